@@ -1,0 +1,53 @@
+# Tether: build, generate, test. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null | grep '^v' || echo v0.0.0-dev)
+LDFLAGS := -s -w -X github.com/tether-gitops/tether/pkg/version.Version=$(VERSION)
+BIN := bin
+GO_TEST_FLAGS ?=
+E2E_TIMEOUT ?= 45m
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build bin/tether and bin/tether-reconciler
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/tether ./cmd/tether
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/tether-reconciler ./cmd/tether-reconciler
+
+.PHONY: generate
+generate: ## regenerate deepcopy code and CRDs (manifests/crds)
+	hack/generate.sh
+
+.PHONY: completions
+completions: ## regenerate the static shell completion scripts in completions/
+	hack/completions.sh
+
+.PHONY: controlplane
+controlplane: ## build (or reuse from ~/.cache/tether) the test control plane binaries
+	hack/build-controlplane.sh
+
+.PHONY: test
+test: controlplane ## unit and e2e tests against a real control plane (builds it on first run)
+	go vet ./...
+	go test -timeout $(E2E_TIMEOUT) $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: ## tests that need no control plane
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /e2e)
+
+.PHONY: cluster-up
+cluster-up: controlplane ## start a local control plane with a kwok node and print its KUBECONFIG
+	hack/cluster-up.sh
+
+.PHONY: cluster-down
+cluster-down: ## stop the local control plane
+	hack/cluster-down.sh
+
+.PHONY: quickstart
+quickstart: build cluster-up ## local control plane + tether install + check (see README)
+	hack/quickstart.sh
+
+.PHONY: fmt
+fmt: ## gofmt the code
+	gofmt -w $$(git ls-files '*.go')

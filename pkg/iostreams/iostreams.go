@@ -1,0 +1,85 @@
+// Package iostreams holds the standard streams of a command and knows whether
+// they are terminals, so that commands print progress on stderr (decorated on a
+// terminal, plain in CI and pipes) and data on stdout.
+package iostreams
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// IOStreams are a command's standard streams.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	stdinTTY  bool
+	stderrTTY bool
+	color     bool
+}
+
+// System returns the process's streams, detecting terminals, CI and NO_COLOR.
+func System() *IOStreams {
+	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	s.stdinTTY = isTerminal(os.Stdin)
+	s.stderrTTY = isTerminal(os.Stderr) && os.Getenv("CI") == ""
+	_, noColor := os.LookupEnv("NO_COLOR")
+	s.color = s.stderrTTY && !noColor && os.Getenv("TERM") != "dumb"
+	return s
+}
+
+// Test returns streams backed by buffers: in, out, errOut.
+func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// CanPrompt reports whether the user can answer a question on stdin.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// SetTTY marks the streams as terminals (for tests of interactive behaviour).
+func (s *IOStreams) SetTTY(tty bool) { s.stdinTTY, s.stderrTTY = tty, tty }
+
+// Step prints a progress line on stderr: "► msg" on a terminal, "msg" elsewhere.
+func (s *IOStreams) Step(format string, a ...any) { s.line("►", "", format, a...) }
+
+// Success prints a line for a completed step.
+func (s *IOStreams) Success(format string, a ...any) { s.line("✔", "\033[32m", format, a...) }
+
+// Warn prints a warning line.
+func (s *IOStreams) Warn(format string, a ...any) { s.line("!", "\033[33m", format, a...) }
+
+// Failure prints a line for a failed step.
+func (s *IOStreams) Failure(format string, a ...any) { s.line("✗", "\033[31m", format, a...) }
+
+func (s *IOStreams) line(symbol, color, format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	switch {
+	case s.color && color != "":
+		fmt.Fprintf(s.ErrOut, "%s%s\033[0m %s\n", color, symbol, msg)
+	case s.stderrTTY:
+		fmt.Fprintf(s.ErrOut, "%s %s\n", symbol, msg)
+	default:
+		// Plain, greppable lines for CI logs and pipes.
+		fmt.Fprintf(s.ErrOut, "%s %s\n", plainSymbol(symbol), msg)
+	}
+}
+
+func plainSymbol(s string) string {
+	switch s {
+	case "✔":
+		return "ok:"
+	case "✗":
+		return "error:"
+	case "!":
+		return "warning:"
+	}
+	return "--"
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

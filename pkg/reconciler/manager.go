@@ -1,0 +1,207 @@
+// Package reconciler builds the reconciler process: flags, the
+// controller-runtime manager with metrics, health and leader election, and the
+// registration of each kind's controller.
+package reconciler
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/tether-gitops/tether/pkg/apis"
+	"github.com/tether-gitops/tether/pkg/version"
+)
+
+// LeaderElectionID names the Lease that reconciler replicas compete for.
+const LeaderElectionID = "tether-reconciler-leader"
+
+// Options are the reconciler's flags.
+type Options struct {
+	Kubeconfig              string
+	Concurrent              int
+	WatchAllNamespaces      bool
+	RuntimeNamespace        string
+	LogLevel                string
+	LogEncoding             string
+	MetricsAddr             string
+	HealthAddr              string
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	GracefulShutdown        time.Duration
+}
+
+// DefaultOptions returns the options an in-cluster reconciler runs with.
+func DefaultOptions() Options {
+	ns := os.Getenv("RUNTIME_NAMESPACE")
+	if ns == "" {
+		ns = "tether-system"
+	}
+	return Options{
+		Concurrent:         10,
+		WatchAllNamespaces: true,
+		RuntimeNamespace:   ns,
+		LogLevel:           "info",
+		LogEncoding:        "json",
+		MetricsAddr:        ":8080",
+		HealthAddr:         ":9440",
+		LeaderElect:        true,
+		GracefulShutdown:   30 * time.Second,
+	}
+}
+
+// BindFlags registers the options as command-line flags.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig to use when running outside a cluster (default: in-cluster config, then $KUBECONFIG)")
+	fs.IntVar(&o.Concurrent, "concurrent", o.Concurrent, "objects of each kind reconciled at the same time")
+	fs.BoolVar(&o.WatchAllNamespaces, "watch-all-namespaces", o.WatchAllNamespaces, "watch objects in all namespaces; false limits the reconciler to --runtime-namespace")
+	fs.StringVar(&o.RuntimeNamespace, "runtime-namespace", o.RuntimeNamespace, "namespace the reconciler runs in (default $RUNTIME_NAMESPACE, else tether-system)")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")
+	fs.StringVar(&o.LogEncoding, "log-encoding", o.LogEncoding, "log format: json or console")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&o.HealthAddr, "health-addr", o.HealthAddr, "address of the /healthz and /readyz endpoints")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "elect a leader among replicas so that only one reconciles")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election Lease (default --runtime-namespace)")
+	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "how long running reconciles may take to finish on shutdown")
+}
+
+// Validate reports flag values that cannot work.
+func (o *Options) Validate() error {
+	if o.Concurrent < 1 {
+		return fmt.Errorf("--concurrent must be at least 1, got %d", o.Concurrent)
+	}
+	if _, err := zapLevel(o.LogLevel); err != nil {
+		return err
+	}
+	if o.LogEncoding != "json" && o.LogEncoding != "console" {
+		return fmt.Errorf("invalid --log-encoding %q: use json or console", o.LogEncoding)
+	}
+	return nil
+}
+
+// Scheme holds the built-in kinds and every Tether kind.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := apis.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Run starts the manager and blocks until SIGTERM or SIGINT.
+func Run(o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	level, _ := zapLevel(o.LogLevel)
+	ctrl.SetLogger(zap.New(zap.Level(level), zap.UseDevMode(false), func(zo *zap.Options) {
+		if o.LogEncoding == "console" {
+			zo.Encoder = zapcore.NewConsoleEncoder(zapcore.EncoderConfig{
+				TimeKey: "ts", LevelKey: "level", NameKey: "logger", MessageKey: "msg",
+				EncodeTime: zapcore.ISO8601TimeEncoder, EncodeLevel: zapcore.CapitalLevelEncoder,
+			})
+		}
+	}))
+	log := ctrl.Log.WithName("setup")
+
+	cfg, err := restConfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	mgr, err := NewManager(cfg, o)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "version", version.Get(), "concurrent", o.Concurrent, "watchAllNamespaces", o.WatchAllNamespaces)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// NewManager builds the manager with health checks and every controller registered.
+func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
+	leNS := o.LeaderElectionNamespace
+	if leNS == "" {
+		leNS = o.RuntimeNamespace
+	}
+	cacheOpts := cache.Options{}
+	if !o.WatchAllNamespaces {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.RuntimeNamespace: {}}
+	}
+	gracefulShutdown := o.GracefulShutdown
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        Scheme(),
+		Cache:                         cacheOpts,
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:        o.HealthAddr,
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              LeaderElectionID,
+		LeaderElectionNamespace:       leNS,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &gracefulShutdown,
+		Controller:                    config.Controller{MaxConcurrentReconciles: o.Concurrent},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := setupControllers(mgr, o); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// setupControllers registers the controller of each kind. Each kind's issue
+// adds its controller here.
+func setupControllers(_ manager.Manager, _ Options) error {
+	return nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no Kubernetes configuration: not in a cluster and %w: pass --kubeconfig", err)
+	}
+	cfg.UserAgent = "tether-reconciler/" + version.Get()
+	return cfg, nil
+}
+
+func zapLevel(s string) (zapcore.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return zapcore.DebugLevel, nil
+	case "info":
+		return zapcore.InfoLevel, nil
+	case "error":
+		return zapcore.ErrorLevel, nil
+	}
+	return 0, fmt.Errorf("invalid --log-level %q: use debug, info or error", s)
+}
+
