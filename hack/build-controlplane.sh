@@ -27,8 +27,11 @@ else
     rm -rf "$mod"; mv "$mod.tmp" "$mod"
   fi
 fi
-etcd=$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2; exit}' "$mod/go.mod")
-hash=$(cat "$mod/go.mod" "$mod/go.sum" "$0" | sha256sum | cut -c1-12)
+etcd=$(awk '$1=="go.etcd.io/etcd/server/v3" && $2 ~ /^v/ {print $2; exit}' "$mod/go.mod")
+# The cache key covers what the binaries are built from; bump buildrev when the
+# build commands below change, so that old caches are not reused.
+buildrev=1
+hash=$( (cat "$mod/go.mod" "$mod/go.sum"; echo "buildrev=$buildrev") | sha256sum | cut -c1-12)
 out="$cache/k8s-$k8s-etcd-$etcd-kwok-$kwok-$gover-$hash"
 
 if [ -x "$out/kube-apiserver" ] && [ -x "$out/kwok" ]; then

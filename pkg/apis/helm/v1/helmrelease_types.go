@@ -1,0 +1,1106 @@
+package v1
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tether-gitops/tether/pkg/apis/meta"
+)
+
+const (
+	// DefaultMaxHistory is the number of release versions Helm keeps when
+	// spec.maxHistory is unset.
+	DefaultMaxHistory = 5
+	// DefaultStrategyRetryInterval is the retry interval of the
+	// RetryOnFailure strategy when unset.
+	DefaultStrategyRetryInterval = 5 * time.Minute
+)
+
+// HelmReleaseSpec says which chart to release, where, with which values, and
+// how to install, upgrade, test, roll back and uninstall it. Exactly one of
+// chart and chartRef must be set.
+// +kubebuilder:validation:XValidation:rule="has(self.chart) != has(self.chartRef)",message="exactly one of chart and chartRef must be set"
+type HelmReleaseSpec struct {
+	// Chart is the template of a HelmChart that the controller creates, in
+	// the namespace of its source, to fetch the chart.
+	// +optional
+	Chart *HelmChartTemplate `json:"chart,omitempty"`
+
+	// ChartRef names an existing OCIRepository or HelmChart that provides the
+	// chart.
+	// +kubebuilder:validation:XValidation:rule="self.kind in ['OCIRepository', 'HelmChart']",message="chartRef.kind must be OCIRepository or HelmChart"
+	// +optional
+	ChartRef *meta.CrossNamespaceSourceReference `json:"chartRef,omitempty"`
+
+	// Interval between two reconciliations. Defaults to 1m.
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// Timeout of each Kubernetes operation of a Helm action (such as waiting
+	// for resources or hook Jobs). Each action may override it. Defaults to
+	// the interval.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// KubeConfig releases to another cluster, with the kubeconfig in a Secret.
+	// With serviceAccountName, that ServiceAccount is impersonated in the
+	// other cluster.
+	// +optional
+	KubeConfig *meta.KubeConfigReference `json:"kubeConfig,omitempty"`
+
+	// Suspend stops the reconciliation of this HelmRelease until it is set to
+	// false again.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// ReleaseName is the Helm release name. Defaults to
+	// "[<targetNamespace>-]<name>".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=53
+	// +optional
+	ReleaseName string `json:"releaseName,omitempty"`
+
+	// TargetNamespace is the namespace of the release. Defaults to the
+	// HelmRelease's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	TargetNamespace string `json:"targetNamespace,omitempty"`
+
+	// StorageNamespace is the namespace of Helm's release Secrets. Defaults to
+	// the HelmRelease's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	StorageNamespace string `json:"storageNamespace,omitempty"`
+
+	// DependsOn lists the HelmReleases and Kustomizations that must be Ready
+	// before this HelmRelease is reconciled. An entry without kind names a
+	// HelmRelease.
+	// +optional
+	DependsOn []meta.DependencyReference `json:"dependsOn,omitempty"`
+
+	// MaxHistory is the number of release versions Helm keeps; 0 keeps all.
+	// Defaults to 5.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxHistory *int `json:"maxHistory,omitempty"`
+
+	// ServiceAccountName names the ServiceAccount, in the HelmRelease's
+	// namespace, to impersonate for Helm actions.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// DriftDetection compares the cluster's objects with the release manifest.
+	// Unlike Flux, it is enabled by default.
+	// +optional
+	DriftDetection *DriftDetection `json:"driftDetection,omitempty"`
+
+	// Install configures Helm install actions.
+	// +optional
+	Install *Install `json:"install,omitempty"`
+
+	// Upgrade configures Helm upgrade actions.
+	// +optional
+	Upgrade *Upgrade `json:"upgrade,omitempty"`
+
+	// Test configures Helm test actions.
+	// +optional
+	Test *Test `json:"test,omitempty"`
+
+	// Rollback configures Helm rollback actions.
+	// +optional
+	Rollback *Rollback `json:"rollback,omitempty"`
+
+	// Uninstall configures Helm uninstall actions.
+	// +optional
+	Uninstall *Uninstall `json:"uninstall,omitempty"`
+
+	// ValuesFrom lists ConfigMaps and Secrets holding values, merged in order;
+	// values is merged last.
+	// +optional
+	ValuesFrom []ValuesReference `json:"valuesFrom,omitempty"`
+
+	// Values are the chart values, merged over those of valuesFrom.
+	// +optional
+	Values *apiextensionsv1.JSON `json:"values,omitempty"`
+
+	// PostRenderers modify the rendered manifests, in order, before they are
+	// applied.
+	// +optional
+	PostRenderers []PostRenderer `json:"postRenderers,omitempty"`
+}
+
+// HelmChartTemplate is the template of the HelmChart created for a
+// HelmRelease.
+type HelmChartTemplate struct {
+	// ObjectMeta holds labels and annotations for the HelmChart.
+	// +optional
+	ObjectMeta *HelmChartTemplateObjectMeta `json:"metadata,omitempty"`
+
+	// Spec of the HelmChart.
+	// +required
+	Spec HelmChartTemplateSpec `json:"spec"`
+}
+
+// HelmChartTemplateObjectMeta holds the metadata of the HelmChart created for
+// a HelmRelease.
+type HelmChartTemplateObjectMeta struct {
+	// Labels of the HelmChart.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Annotations of the HelmChart.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// HelmChartTemplateSpec is the spec of the HelmChart created for a
+// HelmRelease.
+type HelmChartTemplateSpec struct {
+	// Chart is the chart's name in a HelmRepository, or its path in a
+	// GitRepository or Bucket.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +required
+	Chart string `json:"chart"`
+
+	// Version is a semantic version range; the highest matching version is
+	// used. Ignored for charts from a GitRepository or Bucket. Defaults to
+	// the latest version.
+	// +kubebuilder:default:="*"
+	// +optional
+	Version string `json:"version,omitempty"`
+
+	// SourceRef names the HelmRepository, GitRepository or Bucket to fetch the
+	// chart from.
+	// +kubebuilder:validation:XValidation:rule="self.kind in ['HelmRepository', 'GitRepository', 'Bucket']",message="sourceRef.kind must be HelmRepository, GitRepository or Bucket"
+	// +required
+	SourceRef meta.CrossNamespaceSourceReference `json:"sourceRef"`
+
+	// Interval between two checks of the source for a new chart. Defaults to
+	// the HelmRelease's interval.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// ReconcileStrategy says what makes a new chart Artifact: a new chart
+	// version (ChartVersion) or a new source revision (Revision).
+	// +kubebuilder:validation:Enum=ChartVersion;Revision
+	// +kubebuilder:default:=ChartVersion
+	// +optional
+	ReconcileStrategy string `json:"reconcileStrategy,omitempty"`
+
+	// ValuesFiles are paths, in the source, of values files merged in order
+	// into the chart's values.yaml.
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	ValuesFiles []string `json:"valuesFiles,omitempty"`
+
+	// IgnoreMissingValuesFiles skips values files that do not exist instead of
+	// failing.
+	// +optional
+	IgnoreMissingValuesFiles bool `json:"ignoreMissingValuesFiles,omitempty"`
+
+	// Verify checks the signature of a chart from an OCI HelmRepository.
+	// +optional
+	Verify *HelmChartTemplateVerification `json:"verify,omitempty"`
+}
+
+// HelmChartTemplateVerification configures the verification of an OCI chart's
+// signature.
+type HelmChartTemplateVerification struct {
+	// Provider is the signing technology.
+	// +kubebuilder:validation:Enum=cosign;notation
+	// +kubebuilder:default:=cosign
+	// +required
+	Provider string `json:"provider"`
+
+	// SecretRef names a Secret holding the trusted public keys.
+	// +optional
+	SecretRef *meta.LocalObjectReference `json:"secretRef,omitempty"`
+}
+
+// GetInterval returns the chart's interval, or def.
+func (in HelmChartTemplate) GetInterval(def time.Duration) time.Duration {
+	return meta.DurationOr(in.Spec.Interval, def)
+}
+
+// GetNamespace returns the namespace of the chart's source, or def.
+func (in HelmChartTemplate) GetNamespace(def string) string {
+	return in.Spec.SourceRef.NamespaceOr(def)
+}
+
+// DriftDetectionMode says what to do about differences between the cluster
+// and the release manifest.
+type DriftDetectionMode string
+
+const (
+	// DriftDetectionEnabled detects differences and corrects them.
+	DriftDetectionEnabled DriftDetectionMode = "enabled"
+	// DriftDetectionWarn detects differences and reports them without
+	// correcting them.
+	DriftDetectionWarn DriftDetectionMode = "warn"
+	// DriftDetectionDisabled does not look for differences.
+	DriftDetectionDisabled DriftDetectionMode = "disabled"
+)
+
+// DriftDetection configures the detection of differences between the
+// cluster's objects and the release manifest.
+type DriftDetection struct {
+	// Mode is enabled (detect and correct), warn (detect and report) or
+	// disabled. Defaults to enabled.
+	// +kubebuilder:validation:Enum=enabled;warn;disabled
+	// +kubebuilder:default:=enabled
+	// +optional
+	Mode DriftDetectionMode `json:"mode,omitempty"`
+
+	// Ignore lists fields not to compare.
+	// +optional
+	Ignore []IgnoreRule `json:"ignore,omitempty"`
+}
+
+// GetMode returns the mode, enabled when unset.
+func (in DriftDetection) GetMode() DriftDetectionMode {
+	if in.Mode == "" {
+		return DriftDetectionEnabled
+	}
+	return in.Mode
+}
+
+// MustDetectChanges reports whether differences must be looked for.
+func (in DriftDetection) MustDetectChanges() bool {
+	m := in.GetMode()
+	return m == DriftDetectionEnabled || m == DriftDetectionWarn
+}
+
+// IgnoreRule leaves fields out of drift detection.
+type IgnoreRule struct {
+	// Paths are JSON pointers (RFC 6901) to the fields to ignore.
+	// +kubebuilder:validation:MinItems=1
+	// +required
+	Paths []string `json:"paths"`
+
+	// Target selects the objects the rule applies to; all objects of the
+	// release when omitted.
+	// +optional
+	Target *meta.Selector `json:"target,omitempty"`
+}
+
+// CRDsPolicy says what Helm does with the CRDs in a chart's crds/ directory.
+type CRDsPolicy string
+
+const (
+	// CRDsSkip neither creates nor updates CRDs.
+	CRDsSkip CRDsPolicy = "Skip"
+	// CRDsCreate creates missing CRDs and leaves existing ones alone.
+	CRDsCreate CRDsPolicy = "Create"
+	// CRDsCreateReplace creates missing CRDs and replaces existing ones.
+	CRDsCreateReplace CRDsPolicy = "CreateReplace"
+)
+
+// StrategyName names how failed installs and upgrades are handled.
+type StrategyName string
+
+const (
+	// RemediateOnFailure remediates a failed action as configured by
+	// remediation (uninstall after a failed install, rollback or uninstall
+	// after a failed upgrade), then retries up to remediation.retries times.
+	RemediateOnFailure StrategyName = "RemediateOnFailure"
+	// RetryOnFailure leaves a failed release as it is and retries the action
+	// every retryInterval, without remediation.
+	RetryOnFailure StrategyName = "RetryOnFailure"
+)
+
+// InstallStrategy says how failed installs are handled.
+// +kubebuilder:validation:XValidation:rule="!has(self.retryInterval) || self.name == 'RetryOnFailure'",message="retryInterval can only be set with the RetryOnFailure strategy"
+type InstallStrategy struct {
+	// Name of the strategy: RemediateOnFailure or RetryOnFailure.
+	// +kubebuilder:validation:Enum=RemediateOnFailure;RetryOnFailure
+	// +required
+	Name StrategyName `json:"name"`
+
+	// RetryInterval between retries of the RetryOnFailure strategy. Defaults
+	// to 5m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	RetryInterval *metav1.Duration `json:"retryInterval,omitempty"`
+}
+
+// GetRetryInterval returns retryInterval, or DefaultStrategyRetryInterval.
+func (in InstallStrategy) GetRetryInterval() time.Duration {
+	return meta.DurationOr(in.RetryInterval, DefaultStrategyRetryInterval)
+}
+
+// UpgradeStrategy says how failed upgrades are handled.
+// +kubebuilder:validation:XValidation:rule="!has(self.retryInterval) || self.name == 'RetryOnFailure'",message="retryInterval can only be set with the RetryOnFailure strategy"
+type UpgradeStrategy struct {
+	// Name of the strategy: RemediateOnFailure or RetryOnFailure.
+	// +kubebuilder:validation:Enum=RemediateOnFailure;RetryOnFailure
+	// +required
+	Name StrategyName `json:"name"`
+
+	// RetryInterval between retries of the RetryOnFailure strategy. Defaults
+	// to 5m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	RetryInterval *metav1.Duration `json:"retryInterval,omitempty"`
+}
+
+// GetRetryInterval returns retryInterval, or DefaultStrategyRetryInterval.
+func (in UpgradeStrategy) GetRetryInterval() time.Duration {
+	return meta.DurationOr(in.RetryInterval, DefaultStrategyRetryInterval)
+}
+
+// Install configures Helm install actions.
+// +kubebuilder:validation:XValidation:rule="!has(self.remediation) || !has(self.strategy) || self.strategy.name == 'RemediateOnFailure'",message="remediation can only be set with the RemediateOnFailure strategy"
+type Install struct {
+	// Timeout of each Kubernetes operation of the install. Defaults to
+	// spec.timeout.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// Strategy for failed installs. Defaults to RemediateOnFailure.
+	// +optional
+	Strategy *InstallStrategy `json:"strategy,omitempty"`
+
+	// Remediation of failed installs, with the RemediateOnFailure strategy.
+	// +optional
+	Remediation *InstallRemediation `json:"remediation,omitempty"`
+
+	// CreateNamespace creates the target namespace if it does not exist. It
+	// is not deleted on uninstall.
+	// +optional
+	CreateNamespace bool `json:"createNamespace,omitempty"`
+
+	// CRDs policy for the chart's crds/ directory: Skip, Create (the
+	// default) or CreateReplace.
+	// +kubebuilder:validation:Enum=Skip;Create;CreateReplace
+	// +optional
+	CRDs CRDsPolicy `json:"crds,omitempty"`
+
+	// DisableWait does not wait for the installed resources to be ready.
+	// +optional
+	DisableWait bool `json:"disableWait,omitempty"`
+
+	// DisableHooks does not run the chart's hooks.
+	// +optional
+	DisableHooks bool `json:"disableHooks,omitempty"`
+
+	// Replace reuses the release name of a deleted release that is still in
+	// the history.
+	// +optional
+	Replace bool `json:"replace,omitempty"`
+
+	// SkipCRDs does not install CRDs. Deprecated: use crds: Skip.
+	// +optional
+	SkipCRDs bool `json:"skipCRDs,omitempty"`
+}
+
+// GetTimeout returns timeout, or def.
+func (in Install) GetTimeout(def time.Duration) time.Duration {
+	return meta.DurationOr(in.Timeout, def)
+}
+
+// GetStrategy returns the strategy, RemediateOnFailure when unset.
+func (in Install) GetStrategy() InstallStrategy {
+	if in.Strategy == nil || in.Strategy.Name == "" {
+		return InstallStrategy{Name: RemediateOnFailure}
+	}
+	return *in.Strategy
+}
+
+// GetRemediation returns the remediation, the zero value when unset.
+func (in Install) GetRemediation() InstallRemediation {
+	if in.Remediation == nil {
+		return InstallRemediation{}
+	}
+	return *in.Remediation
+}
+
+// GetCRDsPolicy returns the CRDs policy: Skip when skipCRDs is set, Create
+// when unset.
+func (in Install) GetCRDsPolicy() CRDsPolicy {
+	switch {
+	case in.CRDs != "":
+		return in.CRDs
+	case in.SkipCRDs:
+		return CRDsSkip
+	default:
+		return CRDsCreate
+	}
+}
+
+// InstallRemediation configures what happens after a failed install.
+type InstallRemediation struct {
+	// Retries is how many times a failed install is retried, after
+	// uninstalling it. 0 (the default) does not retry; a negative number
+	// retries forever.
+	// +optional
+	Retries int `json:"retries,omitempty"`
+
+	// IgnoreTestFailures does not remediate when only the tests failed.
+	// Defaults to test.ignoreFailures.
+	// +optional
+	IgnoreTestFailures *bool `json:"ignoreTestFailures,omitempty"`
+
+	// RemediateLastFailure uninstalls after the last failure too, when no
+	// retries remain. Defaults to false.
+	// +optional
+	RemediateLastFailure *bool `json:"remediateLastFailure,omitempty"`
+}
+
+// GetRetries returns retries.
+func (in InstallRemediation) GetRetries() int { return in.Retries }
+
+// MustIgnoreTestFailures returns ignoreTestFailures, or def.
+func (in InstallRemediation) MustIgnoreTestFailures(def bool) bool {
+	if in.IgnoreTestFailures == nil {
+		return def
+	}
+	return *in.IgnoreTestFailures
+}
+
+// MustRemediateLastFailure returns remediateLastFailure, false when unset.
+func (in InstallRemediation) MustRemediateLastFailure() bool {
+	return in.RemediateLastFailure != nil && *in.RemediateLastFailure
+}
+
+// RetriesExhausted reports whether failures exceed the retries.
+func (in InstallRemediation) RetriesExhausted(failures int64) bool {
+	return in.Retries >= 0 && failures > int64(in.Retries)
+}
+
+// RemediationStrategy is the action that remediates a failed upgrade.
+type RemediationStrategy string
+
+const (
+	// RollbackRemediationStrategy rolls back to the previous release.
+	RollbackRemediationStrategy RemediationStrategy = "rollback"
+	// UninstallRemediationStrategy uninstalls the release.
+	UninstallRemediationStrategy RemediationStrategy = "uninstall"
+)
+
+// Upgrade configures Helm upgrade actions.
+// +kubebuilder:validation:XValidation:rule="!has(self.remediation) || !has(self.strategy) || self.strategy.name == 'RemediateOnFailure'",message="remediation can only be set with the RemediateOnFailure strategy"
+type Upgrade struct {
+	// Timeout of each Kubernetes operation of the upgrade. Defaults to
+	// spec.timeout.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// Strategy for failed upgrades. Defaults to RemediateOnFailure.
+	// +optional
+	Strategy *UpgradeStrategy `json:"strategy,omitempty"`
+
+	// Remediation of failed upgrades, with the RemediateOnFailure strategy.
+	// +optional
+	Remediation *UpgradeRemediation `json:"remediation,omitempty"`
+
+	// Force replaces resources that cannot be updated in place.
+	// +optional
+	Force bool `json:"force,omitempty"`
+
+	// CRDs policy for the chart's crds/ directory: Skip (the default), Create
+	// or CreateReplace.
+	// +kubebuilder:validation:Enum=Skip;Create;CreateReplace
+	// +optional
+	CRDs CRDsPolicy `json:"crds,omitempty"`
+
+	// PreserveValues reuses the previous release's values and merges the
+	// current ones over them. This makes the release depend on its history.
+	// +optional
+	PreserveValues bool `json:"preserveValues,omitempty"`
+
+	// CleanupOnFail deletes the resources created by a failed upgrade.
+	// +optional
+	CleanupOnFail bool `json:"cleanupOnFail,omitempty"`
+
+	// DisableWait does not wait for the upgraded resources to be ready.
+	// +optional
+	DisableWait bool `json:"disableWait,omitempty"`
+
+	// DisableHooks does not run the chart's hooks.
+	// +optional
+	DisableHooks bool `json:"disableHooks,omitempty"`
+}
+
+// GetTimeout returns timeout, or def.
+func (in Upgrade) GetTimeout(def time.Duration) time.Duration {
+	return meta.DurationOr(in.Timeout, def)
+}
+
+// GetStrategy returns the strategy, RemediateOnFailure when unset.
+func (in Upgrade) GetStrategy() UpgradeStrategy {
+	if in.Strategy == nil || in.Strategy.Name == "" {
+		return UpgradeStrategy{Name: RemediateOnFailure}
+	}
+	return *in.Strategy
+}
+
+// GetRemediation returns the remediation, the zero value when unset.
+func (in Upgrade) GetRemediation() UpgradeRemediation {
+	if in.Remediation == nil {
+		return UpgradeRemediation{}
+	}
+	return *in.Remediation
+}
+
+// GetCRDsPolicy returns the CRDs policy, Skip when unset.
+func (in Upgrade) GetCRDsPolicy() CRDsPolicy {
+	if in.CRDs == "" {
+		return CRDsSkip
+	}
+	return in.CRDs
+}
+
+// UpgradeRemediation configures what happens after a failed upgrade.
+type UpgradeRemediation struct {
+	// Retries is how many times a failed upgrade is retried, after
+	// remediating it. 0 (the default) does not retry; a negative number
+	// retries forever.
+	// +optional
+	Retries int `json:"retries,omitempty"`
+
+	// IgnoreTestFailures does not remediate when only the tests failed.
+	// Defaults to test.ignoreFailures.
+	// +optional
+	IgnoreTestFailures *bool `json:"ignoreTestFailures,omitempty"`
+
+	// RemediateLastFailure remediates after the last failure too, when no
+	// retries remain. Defaults to true when retries is positive, false
+	// otherwise.
+	// +optional
+	RemediateLastFailure *bool `json:"remediateLastFailure,omitempty"`
+
+	// Strategy of the remediation: rollback (the default) or uninstall.
+	// +kubebuilder:validation:Enum=rollback;uninstall
+	// +optional
+	Strategy *RemediationStrategy `json:"strategy,omitempty"`
+}
+
+// GetRetries returns retries.
+func (in UpgradeRemediation) GetRetries() int { return in.Retries }
+
+// MustIgnoreTestFailures returns ignoreTestFailures, or def.
+func (in UpgradeRemediation) MustIgnoreTestFailures(def bool) bool {
+	if in.IgnoreTestFailures == nil {
+		return def
+	}
+	return *in.IgnoreTestFailures
+}
+
+// MustRemediateLastFailure returns remediateLastFailure, or whether retries
+// is positive when unset.
+func (in UpgradeRemediation) MustRemediateLastFailure() bool {
+	if in.RemediateLastFailure == nil {
+		return in.Retries > 0
+	}
+	return *in.RemediateLastFailure
+}
+
+// GetStrategy returns the remediation strategy, rollback when unset.
+func (in UpgradeRemediation) GetStrategy() RemediationStrategy {
+	if in.Strategy == nil || *in.Strategy == "" {
+		return RollbackRemediationStrategy
+	}
+	return *in.Strategy
+}
+
+// RetriesExhausted reports whether failures exceed the retries.
+func (in UpgradeRemediation) RetriesExhausted(failures int64) bool {
+	return in.Retries >= 0 && failures > int64(in.Retries)
+}
+
+// Test configures Helm test actions.
+type Test struct {
+	// Enable runs the chart's tests after each install and upgrade.
+	// +optional
+	Enable bool `json:"enable,omitempty"`
+
+	// Timeout of each Kubernetes operation of the tests. Defaults to
+	// spec.timeout.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// IgnoreFailures does not remediate when tests fail. The install and
+	// upgrade remediations may override it.
+	// +optional
+	IgnoreFailures bool `json:"ignoreFailures,omitempty"`
+}
+
+// GetTimeout returns timeout, or def.
+func (in Test) GetTimeout(def time.Duration) time.Duration { return meta.DurationOr(in.Timeout, def) }
+
+// Rollback configures Helm rollback actions.
+type Rollback struct {
+	// Timeout of each Kubernetes operation of the rollback. Defaults to
+	// spec.timeout.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// Force replaces resources that cannot be updated in place.
+	// +optional
+	Force bool `json:"force,omitempty"`
+
+	// Recreate restarts the pods of the rolled-back resources.
+	// +optional
+	Recreate bool `json:"recreate,omitempty"`
+
+	// CleanupOnFail deletes the resources created by a failed rollback.
+	// +optional
+	CleanupOnFail bool `json:"cleanupOnFail,omitempty"`
+
+	// DisableHooks does not run the chart's hooks.
+	// +optional
+	DisableHooks bool `json:"disableHooks,omitempty"`
+
+	// DisableWait does not wait for the resources to be ready.
+	// +optional
+	DisableWait bool `json:"disableWait,omitempty"`
+}
+
+// GetTimeout returns timeout, or def.
+func (in Rollback) GetTimeout(def time.Duration) time.Duration {
+	return meta.DurationOr(in.Timeout, def)
+}
+
+// Uninstall configures Helm uninstall actions.
+type Uninstall struct {
+	// Timeout of each Kubernetes operation of the uninstall. Defaults to
+	// spec.timeout.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// KeepHistory keeps the release history, marking the release deleted.
+	// +optional
+	KeepHistory bool `json:"keepHistory,omitempty"`
+
+	// DisableHooks does not run the chart's hooks.
+	// +optional
+	DisableHooks bool `json:"disableHooks,omitempty"`
+
+	// DisableWait does not wait for the resources to be deleted.
+	// +optional
+	DisableWait bool `json:"disableWait,omitempty"`
+
+	// DeletionPropagation policy of the deletions: background (the default),
+	// foreground or orphan.
+	// +kubebuilder:validation:Enum=background;foreground;orphan
+	// +kubebuilder:default:=background
+	// +optional
+	DeletionPropagation *string `json:"deletionPropagation,omitempty"`
+}
+
+// GetTimeout returns timeout, or def.
+func (in Uninstall) GetTimeout(def time.Duration) time.Duration {
+	return meta.DurationOr(in.Timeout, def)
+}
+
+// GetDeletionPropagation returns deletionPropagation, background when unset.
+func (in Uninstall) GetDeletionPropagation() string {
+	if in.DeletionPropagation == nil || *in.DeletionPropagation == "" {
+		return "background"
+	}
+	return *in.DeletionPropagation
+}
+
+// ValuesReference names a ConfigMap or Secret holding chart values.
+type ValuesReference struct {
+	// Kind of the object: ConfigMap or Secret.
+	// +kubebuilder:validation:Enum=Secret;ConfigMap
+	// +required
+	Kind string `json:"kind"`
+
+	// Name of the object, in the HelmRelease's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// ValuesKey is the data key holding the values. Defaults to values.yaml.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[\-._a-zA-Z0-9]+$`
+	// +optional
+	ValuesKey string `json:"valuesKey,omitempty"`
+
+	// TargetPath is the path, in Helm --set syntax, at which the data value
+	// is placed; the value is then used as a single value, not parsed as
+	// YAML. Defaults to merging the parsed data at the root.
+	// +kubebuilder:validation:MaxLength=250
+	// +kubebuilder:validation:Pattern=`^([a-zA-Z0-9_\-.\\\/]|\[[0-9]{1,5}\])+$`
+	// +optional
+	TargetPath string `json:"targetPath,omitempty"`
+
+	// Optional tolerates a missing object or key.
+	// +optional
+	Optional bool `json:"optional,omitempty"`
+}
+
+// GetValuesKey returns valuesKey, or values.yaml.
+func (in ValuesReference) GetValuesKey() string {
+	if in.ValuesKey == "" {
+		return "values.yaml"
+	}
+	return in.ValuesKey
+}
+
+// PostRenderer modifies rendered manifests.
+type PostRenderer struct {
+	// Kustomize applies patches and image rewrites.
+	// +optional
+	Kustomize *KustomizePostRenderer `json:"kustomize,omitempty"`
+}
+
+// KustomizePostRenderer applies kustomize patches and image rewrites to the
+// rendered manifests.
+type KustomizePostRenderer struct {
+	// Patches to apply: strategic-merge or JSON 6902.
+	// +optional
+	Patches []meta.Patch `json:"patches,omitempty"`
+
+	// Images rewrites container image names, tags or digests.
+	// +optional
+	Images []meta.Image `json:"images,omitempty"`
+}
+
+// ReleaseAction is a Helm action that produces a release.
+type ReleaseAction string
+
+const (
+	// ReleaseActionInstall is a Helm install.
+	ReleaseActionInstall ReleaseAction = "install"
+	// ReleaseActionUpgrade is a Helm upgrade.
+	ReleaseActionUpgrade ReleaseAction = "upgrade"
+)
+
+// HelmReleaseStatus is the observed state of a HelmRelease.
+type HelmReleaseStatus struct {
+	// ObservedGeneration is the generation of the spec last reconciled.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// LastAttemptedGeneration is the generation of the spec last attempted.
+	// +optional
+	LastAttemptedGeneration int64 `json:"lastAttemptedGeneration,omitempty"`
+
+	// Conditions of the HelmRelease.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// HelmChart is "<namespace>/<name>" of the HelmChart created for
+	// spec.chart.
+	// +optional
+	HelmChart string `json:"helmChart,omitempty"`
+
+	// StorageNamespace is the namespace of the Helm storage of the current
+	// release.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	StorageNamespace string `json:"storageNamespace,omitempty"`
+
+	// History of the releases, newest first, up to the last successful one.
+	// +optional
+	History Snapshots `json:"history,omitempty"`
+
+	// LastAttemptedReleaseAction is the last release action attempted; it
+	// selects the active remediation.
+	// +kubebuilder:validation:Enum=install;upgrade
+	// +optional
+	LastAttemptedReleaseAction ReleaseAction `json:"lastAttemptedReleaseAction,omitempty"`
+
+	// Failures counts failed reconciliations of the current desired state.
+	// +optional
+	Failures int64 `json:"failures,omitempty"`
+
+	// InstallFailures counts failed installs of the current desired state.
+	// +optional
+	InstallFailures int64 `json:"installFailures,omitempty"`
+
+	// UpgradeFailures counts failed upgrades of the current desired state.
+	// +optional
+	UpgradeFailures int64 `json:"upgradeFailures,omitempty"`
+
+	// LastAttemptedRevision is the chart version (or source revision) of the
+	// last attempt.
+	// +optional
+	LastAttemptedRevision string `json:"lastAttemptedRevision,omitempty"`
+
+	// LastAttemptedRevisionDigest is the OCI digest of the chart of the last
+	// attempt, for charts from an OCIRepository.
+	// +optional
+	LastAttemptedRevisionDigest string `json:"lastAttemptedRevisionDigest,omitempty"`
+
+	// LastAttemptedValuesChecksum is the SHA1 of the values of the last
+	// attempt. Deprecated: use lastAttemptedConfigDigest.
+	// +optional
+	LastAttemptedValuesChecksum string `json:"lastAttemptedValuesChecksum,omitempty"`
+
+	// LastAttemptedConfigDigest is the digest of the values of the last
+	// attempt.
+	// +optional
+	LastAttemptedConfigDigest string `json:"lastAttemptedConfigDigest,omitempty"`
+
+	// ObservedPostRenderersDigest is the digest of spec.postRenderers of the
+	// last successful release.
+	// +optional
+	ObservedPostRenderersDigest string `json:"observedPostRenderersDigest,omitempty"`
+
+	// LastHandledForceAt is the value of the reconcile.tether.dev/forceAt
+	// annotation handled last.
+	// +optional
+	LastHandledForceAt string `json:"lastHandledForceAt,omitempty"`
+
+	// LastHandledResetAt is the value of the reconcile.tether.dev/resetAt
+	// annotation handled last.
+	// +optional
+	LastHandledResetAt string `json:"lastHandledResetAt,omitempty"`
+
+	meta.ReconcileRequestStatus `json:",inline"`
+}
+
+// GetHelmChart returns the namespace and name of status.helmChart, or empty
+// strings.
+func (in HelmReleaseStatus) GetHelmChart() (namespace, name string) {
+	ns, n, ok := strings.Cut(in.HelmChart, "/")
+	if !ok {
+		return "", ""
+	}
+	return ns, n
+}
+
+// ClearFailures resets the failure counters.
+func (in *HelmReleaseStatus) ClearFailures() {
+	in.Failures = 0
+	in.InstallFailures = 0
+	in.UpgradeFailures = 0
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=hr,categories=tether
+// +kubebuilder:subresource:status
+// +kubebuilder:storageversion
+// +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
+// +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
+// +kubebuilder:printcolumn:name="Revision",type="string",JSONPath=".status.history[0].chartVersion"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+// +kubebuilder:printcolumn:name="Chart",type="string",JSONPath=".status.history[0].chartName",priority=1
+// +kubebuilder:printcolumn:name="Attempted",type="string",JSONPath=".status.lastAttemptedRevision",priority=1
+// +kubebuilder:printcolumn:name="Suspended",type="boolean",JSONPath=".spec.suspend",priority=1
+
+// HelmRelease installs a Helm chart and keeps the release up to date with the
+// chart, the values and the cluster.
+type HelmRelease struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired state.
+	// +required
+	Spec HelmReleaseSpec `json:"spec"`
+
+	// Status is the observed state.
+	// +kubebuilder:default={"observedGeneration":-1}
+	// +optional
+	Status HelmReleaseStatus `json:"status,omitempty"`
+}
+
+// GetDependsOn returns spec.dependsOn.
+func (in *HelmRelease) GetDependsOn() []meta.DependencyReference { return in.Spec.DependsOn }
+
+// HasChartRef reports whether spec.chartRef is set.
+func (in *HelmRelease) HasChartRef() bool { return in.Spec.ChartRef != nil }
+
+// HasChartTemplate reports whether spec.chart is set.
+func (in *HelmRelease) HasChartTemplate() bool { return in.Spec.Chart != nil }
+
+// GetReleaseName returns spec.releaseName, or "[<targetNamespace>-]<name>".
+func (in *HelmRelease) GetReleaseName() string {
+	if in.Spec.ReleaseName != "" {
+		return in.Spec.ReleaseName
+	}
+	if in.Spec.TargetNamespace != "" {
+		return in.Spec.TargetNamespace + "-" + in.Name
+	}
+	return in.Name
+}
+
+// GetReleaseNamespace returns spec.targetNamespace, or the namespace of the
+// HelmRelease.
+func (in *HelmRelease) GetReleaseNamespace() string {
+	if in.Spec.TargetNamespace != "" {
+		return in.Spec.TargetNamespace
+	}
+	return in.Namespace
+}
+
+// GetStorageNamespace returns spec.storageNamespace, or the namespace of the
+// HelmRelease.
+func (in *HelmRelease) GetStorageNamespace() string {
+	if in.Spec.StorageNamespace != "" {
+		return in.Spec.StorageNamespace
+	}
+	return in.Namespace
+}
+
+// GetHelmChartName returns the name of the HelmChart created for spec.chart:
+// "<namespace>-<name>".
+func (in *HelmRelease) GetHelmChartName() string {
+	return in.Namespace + "-" + in.Name
+}
+
+// GetMaxHistory returns spec.maxHistory, or DefaultMaxHistory.
+func (in *HelmRelease) GetMaxHistory() int {
+	if in.Spec.MaxHistory == nil {
+		return DefaultMaxHistory
+	}
+	return *in.Spec.MaxHistory
+}
+
+// GetValues decodes spec.values; it returns nil when unset.
+func (in *HelmRelease) GetValues() (map[string]any, error) {
+	if in.Spec.Values == nil || len(in.Spec.Values.Raw) == 0 {
+		return nil, nil
+	}
+	var values map[string]any
+	if err := json.Unmarshal(in.Spec.Values.Raw, &values); err != nil {
+		return nil, err
+	}
+	return values, nil
+}
+
+// GetDriftDetection returns spec.driftDetection; when unset, drift detection
+// is enabled.
+func (in *HelmRelease) GetDriftDetection() DriftDetection {
+	if in.Spec.DriftDetection == nil {
+		return DriftDetection{Mode: DriftDetectionEnabled}
+	}
+	return *in.Spec.DriftDetection
+}
+
+// GetInstall returns spec.install, the zero value when unset.
+func (in *HelmRelease) GetInstall() Install {
+	if in.Spec.Install == nil {
+		return Install{}
+	}
+	return *in.Spec.Install
+}
+
+// GetUpgrade returns spec.upgrade, the zero value when unset.
+func (in *HelmRelease) GetUpgrade() Upgrade {
+	if in.Spec.Upgrade == nil {
+		return Upgrade{}
+	}
+	return *in.Spec.Upgrade
+}
+
+// GetTest returns spec.test, the zero value when unset.
+func (in *HelmRelease) GetTest() Test {
+	if in.Spec.Test == nil {
+		return Test{}
+	}
+	return *in.Spec.Test
+}
+
+// GetRollback returns spec.rollback, the zero value when unset.
+func (in *HelmRelease) GetRollback() Rollback {
+	if in.Spec.Rollback == nil {
+		return Rollback{}
+	}
+	return *in.Spec.Rollback
+}
+
+// GetUninstall returns spec.uninstall, the zero value when unset.
+func (in *HelmRelease) GetUninstall() Uninstall {
+	if in.Spec.Uninstall == nil {
+		return Uninstall{}
+	}
+	return *in.Spec.Uninstall
+}
+
+// GetConditions returns status.conditions.
+func (in *HelmRelease) GetConditions() []metav1.Condition { return in.Status.Conditions }
+
+// SetConditions sets status.conditions.
+func (in *HelmRelease) SetConditions(c []metav1.Condition) { in.Status.Conditions = c }
+
+// IsSuspended reports whether spec.suspend is true.
+func (in *HelmRelease) IsSuspended() bool { return in.Spec.Suspend }
+
+// SetSuspended sets spec.suspend.
+func (in *HelmRelease) SetSuspended(s bool) { in.Spec.Suspend = s }
+
+// GetInterval returns spec.interval, or meta.DefaultInterval.
+func (in *HelmRelease) GetInterval() time.Duration { return meta.IntervalOrDefault(in.Spec.Interval) }
+
+// GetTimeout returns spec.timeout, or the interval.
+func (in *HelmRelease) GetTimeout() time.Duration {
+	return meta.DurationOr(in.Spec.Timeout, in.GetInterval())
+}
+
+// GetRequeueAfter returns the interval.
+func (in *HelmRelease) GetRequeueAfter() time.Duration { return in.GetInterval() }
+
+// GetLastHandledReconcileRequest returns status.lastHandledReconcileAt.
+func (in *HelmRelease) GetLastHandledReconcileRequest() string {
+	return in.Status.LastHandledReconcileAt
+}
+
+// SetLastHandledReconcileRequest sets status.lastHandledReconcileAt.
+func (in *HelmRelease) SetLastHandledReconcileRequest(v string) {
+	in.Status.LastHandledReconcileAt = v
+}
+
+// GetObservedGeneration returns status.observedGeneration.
+func (in *HelmRelease) GetObservedGeneration() int64 { return in.Status.ObservedGeneration }
+
+// SetObservedGeneration sets status.observedGeneration.
+func (in *HelmRelease) SetObservedGeneration(g int64) { in.Status.ObservedGeneration = g }
+
+// +kubebuilder:object:root=true
+
+// HelmReleaseList is a list of HelmReleases.
+type HelmReleaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []HelmRelease `json:"items"`
+}
+
+// GetItems returns pointers to the items.
+func (in *HelmReleaseList) GetItems() []meta.Reconcilable {
+	out := make([]meta.Reconcilable, len(in.Items))
+	for i := range in.Items {
+		out[i] = &in.Items[i]
+	}
+	return out
+}
+
+func init() {
+	SchemeBuilder.Register(&HelmRelease{}, &HelmReleaseList{})
+}
