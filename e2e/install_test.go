@@ -30,7 +30,17 @@ const systemNS = manifestgen.DefaultNamespace
 func TestInstallLifecycle(t *testing.T) {
 	ctx := context.Background()
 	foreign := createForeignCRD(t)
-	foreignBefore := getCRD(t, foreign.Name)
+	// Its status settles (NamesAccepted, Established) just after creation.
+	var foreignBefore *apiextensionsv1.CustomResourceDefinition
+	testcluster.Eventually(t, 30*time.Second, 100*time.Millisecond, func() error {
+		foreignBefore = getCRD(t, foreign.Name)
+		for _, c := range foreignBefore.Status.Conditions {
+			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+				return nil
+			}
+		}
+		return errorf("CRD %s not established", foreign.Name)
+	})
 
 	t.Run("check before install fails and says to install", func(t *testing.T) {
 		res := harness.Tether(t, cluster, "check")
