@@ -20,6 +20,7 @@ import (
 
 	"github.com/tether-gitops/tether/e2e/harness"
 	"github.com/tether-gitops/tether/e2e/testcluster"
+	"github.com/tether-gitops/tether/pkg/apis/meta"
 	"github.com/tether-gitops/tether/pkg/manifestgen"
 )
 
@@ -178,7 +179,7 @@ func TestInstallLifecycle(t *testing.T) {
 		userNS := testcluster.NewNamespace(t, cluster)
 		repo := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "source.tether.dev/v1", "kind": "GitRepository",
-			"metadata": map[string]any{"name": "app", "namespace": userNS, "finalizers": []any{"finalizers.tether.dev"}},
+			"metadata": map[string]any{"name": "app", "namespace": userNS, "finalizers": []any{meta.Finalizer}},
 			"spec":     map[string]any{"url": "https://example.com/app.git", "interval": "5m"},
 		}}
 		if err := cluster.Client.Create(ctx, repo); err != nil {

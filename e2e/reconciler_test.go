@@ -54,7 +54,7 @@ func TestReconciler_ServesProbesAndMetricsAndTakesTheLease(t *testing.T) {
 	}
 
 	// SIGTERM: a clean exit that releases the lease for the next replica.
-	if err := r.Stop(t); err != nil {
+	if err := r.Stop(); err != nil {
 		t.Fatalf("reconciler exited with %v after SIGTERM", err)
 	}
 	testcluster.Eventually(t, 10*time.Second, 200*time.Millisecond, func() error {

@@ -115,58 +115,92 @@ type Reconciler struct {
 	cmd         *exec.Cmd
 	HealthAddr  string
 	MetricsAddr string
+	// StorageAddr serves artifacts; StoragePath holds them.
+	StorageAddr string
+	StoragePath string
 	LogPath     string
 	done        chan struct{}
 	exitErr     error
 }
 
 // StartReconciler runs tether-reconciler with the cluster's kubeconfig, on free
-// loopback ports, waits until /readyz answers and stops it in t.Cleanup.
+// loopback ports with its own storage directory, waits until /readyz answers
+// and stops it in t.Cleanup. Only one reconciler may run per cluster at a
+// time (they would fight over the objects): a package whose tests all need one
+// starts it in TestMain with Start.
 func StartReconciler(t testing.TB, c *testcluster.Cluster, extraArgs ...string) *Reconciler {
 	t.Helper()
-	dir, err := Binaries()
+	r, err := Start(c, t.TempDir(), extraArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Reconciler{HealthAddr: freeAddr(t), MetricsAddr: freeAddr(t), LogPath: filepath.Join(t.TempDir(), "reconciler.log"), done: make(chan struct{})}
+	t.Cleanup(func() {
+		if err := r.Stop(); err != nil {
+			t.Errorf("reconciler: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("reconciler log:\n%s", r.Log(8000))
+		}
+	})
+	return r
+}
+
+// Start runs tether-reconciler against c with its state (storage, log) under
+// dir and waits until it is ready. Call Stop when done.
+func Start(c *testcluster.Cluster, dir string, extraArgs ...string) (*Reconciler, error) {
+	bins, err := Binaries()
+	if err != nil {
+		return nil, err
+	}
+	r := &Reconciler{
+		HealthAddr: freeAddr(), MetricsAddr: freeAddr(), StorageAddr: freeAddr(),
+		StoragePath: filepath.Join(dir, "storage"), LogPath: filepath.Join(dir, "reconciler.log"),
+		done: make(chan struct{}),
+	}
 	logFile, err := os.Create(r.LogPath)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	args := append([]string{
 		"--kubeconfig", c.KubeconfigPath,
 		"--health-addr", r.HealthAddr,
 		"--metrics-addr", r.MetricsAddr,
+		"--storage-addr", r.StorageAddr,
+		"--storage-path", r.StoragePath,
 		"--log-encoding", "console",
+		"--log-level", "debug",
 	}, extraArgs...)
-	r.cmd = exec.Command(filepath.Join(dir, "tether-reconciler"), args...)
+	r.cmd = exec.Command(filepath.Join(bins, "tether-reconciler"), args...)
 	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
+		logFile.Close()
+		return nil, err
 	}
 	go func() {
 		r.exitErr = r.cmd.Wait()
 		logFile.Close()
 		close(r.done)
 	}()
-	t.Cleanup(func() {
-		r.Stop(t)
-		if t.Failed() {
-			data, _ := os.ReadFile(r.LogPath)
-			t.Logf("reconciler log:\n%s", tailBytes(data, 8000))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if exited, exitErr := r.Exited(); exited {
+			return nil, fmt.Errorf("reconciler exited: %v\n%s", exitErr, r.Log(4000))
 		}
-	})
-	testcluster.Eventually(t, 30*time.Second, 100*time.Millisecond, func() error {
-		select {
-		case <-r.done:
-			data, _ := os.ReadFile(r.LogPath)
-			return fmt.Errorf("reconciler exited: %v\n%s", r.exitErr, tailBytes(data, 4000))
-		default:
+		if err := r.get("/readyz"); err == nil {
+			return r, nil
+		} else if time.Now().After(deadline) {
+			_ = r.Stop()
+			return nil, fmt.Errorf("reconciler not ready after 30s: %v\n%s", err, r.Log(4000))
 		}
-		return r.get("/readyz")
-	})
-	return r
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Log returns the last n bytes of the reconciler's log.
+func (r *Reconciler) Log(n int) string {
+	data, _ := os.ReadFile(r.LogPath)
+	return tailBytes(data, n)
 }
 
 // Exited reports whether the process has exited, and its error.
@@ -180,7 +214,7 @@ func (r *Reconciler) Exited() (bool, error) {
 }
 
 // Stop sends SIGTERM and waits for the process to exit (SIGKILL after 30 s).
-func (r *Reconciler) Stop(t testing.TB) error {
+func (r *Reconciler) Stop() error {
 	if exited, err := r.Exited(); exited {
 		return err
 	}
@@ -190,7 +224,7 @@ func (r *Reconciler) Stop(t testing.TB) error {
 	case <-time.After(30 * time.Second):
 		_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
 		<-r.done
-		t.Errorf("reconciler did not stop within 30s of SIGTERM")
+		return fmt.Errorf("reconciler did not stop within 30s of SIGTERM")
 	}
 	return r.exitErr
 }
@@ -210,10 +244,10 @@ func (r *Reconciler) get(path string) error {
 	return nil
 }
 
-func freeAddr(t testing.TB) string {
+func freeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	defer l.Close()
 	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)

@@ -115,6 +115,8 @@ type Cluster struct {
 	procs    []*proc
 	pids     map[string]int
 	stopOnce sync.Once
+	hooksMu  sync.Mutex
+	hooks    []func() error
 	stopErr  error
 }
 
@@ -388,8 +390,24 @@ func (c *Cluster) Stop() error {
 	return c.stopErr
 }
 
+// OnStop registers fn to run at the start of Stop, before the control plane
+// goes away: for processes that use the cluster, such as a reconciler.
+func (c *Cluster) OnStop(fn func() error) {
+	c.hooksMu.Lock()
+	defer c.hooksMu.Unlock()
+	c.hooks = append(c.hooks, fn)
+}
+
 func (c *Cluster) stop() error {
 	var errs []error
+	c.hooksMu.Lock()
+	hooks := c.hooks
+	c.hooksMu.Unlock()
+	for i := len(hooks) - 1; i >= 0; i-- {
+		if err := hooks[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, p := range c.procs {

@@ -11,20 +11,32 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/tether-gitops/tether/pkg/apis"
+	"github.com/tether-gitops/tether/pkg/controller/bucket" // TEMP-WIRING
+	"github.com/tether-gitops/tether/pkg/controller/gitrepository"
+	"github.com/tether-gitops/tether/pkg/controller/helmchart"      // TEMP-WIRING-HELM
+	"github.com/tether-gitops/tether/pkg/controller/helmrepository" // TEMP-WIRING-HELM
+	"github.com/tether-gitops/tether/pkg/controller/ocirepository"  // TEMP-WIRING
+	"github.com/tether-gitops/tether/pkg/source/helm"               // TEMP-WIRING-HELM
 	"github.com/tether-gitops/tether/pkg/version"
+	"path/filepath" // TEMP-WIRING-HELM
 )
 
 // LeaderElectionID names the Lease that reconciler replicas compete for.
@@ -43,6 +55,12 @@ type Options struct {
 	LeaderElect             bool
 	LeaderElectionNamespace string
 	GracefulShutdown        time.Duration
+
+	// Artifact storage.
+	StoragePath       string
+	StorageAddr       string
+	StorageAdvAddr    string
+	ArtifactRetention int
 }
 
 // DefaultOptions returns the options an in-cluster reconciler runs with.
@@ -61,6 +79,9 @@ func DefaultOptions() Options {
 		HealthAddr:         ":9440",
 		LeaderElect:        true,
 		GracefulShutdown:   30 * time.Second,
+		StoragePath:        "/data",
+		StorageAddr:        ":9090",
+		ArtifactRetention:  2,
 	}
 }
 
@@ -76,6 +97,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.HealthAddr, "health-addr", o.HealthAddr, "address of the /healthz and /readyz endpoints")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "elect a leader among replicas so that only one reconciles")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election Lease (default --runtime-namespace)")
+	fs.StringVar(&o.StoragePath, "storage-path", o.StoragePath, "directory that holds source artifacts")
+	fs.StringVar(&o.StorageAddr, "storage-addr", o.StorageAddr, "address the artifact HTTP server listens on")
+	fs.StringVar(&o.StorageAdvAddr, "storage-adv-addr", o.StorageAdvAddr, "host[:port] advertised in status.artifact.url (default: this host's name and the --storage-addr port)")
+	fs.IntVar(&o.ArtifactRetention, "artifact-retention", o.ArtifactRetention, "artifacts kept per source, the current one included")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "how long running reconciles may take to finish on shutdown")
 }
 
@@ -86,6 +111,12 @@ func (o *Options) Validate() error {
 	}
 	if _, err := zapLevel(o.LogLevel); err != nil {
 		return err
+	}
+	if o.ArtifactRetention < 1 {
+		return fmt.Errorf("--artifact-retention must be at least 1, got %d", o.ArtifactRetention)
+	}
+	if o.StoragePath == "" {
+		return fmt.Errorf("--storage-path must not be empty")
 	}
 	if o.LogEncoding != "json" && o.LogEncoding != "console" {
 		return fmt.Errorf("invalid --log-encoding %q: use json or console", o.LogEncoding)
@@ -140,6 +171,9 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 		leNS = o.RuntimeNamespace
 	}
 	cacheOpts := cache.Options{}
+	// Secrets and ConfigMaps are read when needed, not cached: caching them would
+	// hold every one in the cluster in memory.
+	clientOpts := client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}}
 	if !o.WatchAllNamespaces {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.RuntimeNamespace: {}}
 	}
@@ -147,6 +181,7 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        Scheme(),
 		Cache:                         cacheOpts,
+		Client:                        clientOpts,
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:        o.HealthAddr,
 		LeaderElection:                o.LeaderElect,
@@ -171,9 +206,41 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 	return mgr, nil
 }
 
-// setupControllers registers the controller of each kind. Each kind's issue
-// adds its controller here.
-func setupControllers(_ manager.Manager, _ Options) error {
+// setupControllers registers the artifact server and the controller of each kind.
+func setupControllers(mgr manager.Manager, o Options) error {
+	store, err := newStore(o)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(&artifactServer{addr: o.StorageAddr, handler: store.Handler()}); err != nil {
+		return err
+	}
+	copts := controller.Options{
+		MaxConcurrentReconciles: o.Concurrent,
+		// Failures retry from 250ms, doubling up to 5m: quick recovery from a
+		// blip without hammering a server that is down.
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](250*time.Millisecond, 5*time.Minute),
+	}
+	events := mgr.GetEventRecorder("tether-reconciler")
+	if err := (&gitrepository.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events}).SetupWithManager(mgr, copts); err != nil {
+		return fmt.Errorf("setting up the GitRepository controller: %w", err)
+	}
+	if err := (&bucket.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING
+		return fmt.Errorf("setting up the Bucket controller: %w", err) // TEMP-WIRING
+	} // TEMP-WIRING
+	if err := (&ocirepository.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events, UserAgent: "tether-reconciler/" + version.Get()}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING
+		return fmt.Errorf("setting up the OCIRepository controller: %w", err) // TEMP-WIRING
+	} // TEMP-WIRING
+	helmCache, err := helm.NewCache(filepath.Join(os.TempDir(), "tether-helm-cache"), 0) // TEMP-WIRING-HELM
+	if err != nil {                                                                      // TEMP-WIRING-HELM
+		return err // TEMP-WIRING-HELM
+	} // TEMP-WIRING-HELM
+	if err := (&helmrepository.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events, Cache: helmCache}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING-HELM
+		return fmt.Errorf("setting up the HelmRepository controller: %w", err) // TEMP-WIRING-HELM
+	} // TEMP-WIRING-HELM
+	if err := (&helmchart.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events, Cache: helmCache}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING-HELM
+		return fmt.Errorf("setting up the HelmChart controller: %w", err) // TEMP-WIRING-HELM
+	} // TEMP-WIRING-HELM
 	return nil
 }
 
@@ -204,4 +271,3 @@ func zapLevel(s string) (zapcore.Level, error) {
 	}
 	return 0, fmt.Errorf("invalid --log-level %q: use debug, info or error", s)
 }
-

@@ -10,7 +10,7 @@ const (
 	ReconcileRequestAnnotation string = "reconcile.tether.dev/requestedAt"
 
 	// Finalizer is set on Tether objects that need clean-up when deleted.
-	Finalizer string = "finalizers.tether.dev"
+	Finalizer string = "tether.dev/finalizer"
 )
 
 // ReconcileAnnotationValue returns the value of ReconcileRequestAnnotation in

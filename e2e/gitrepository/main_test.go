@@ -1,0 +1,45 @@
+// Package gitrepository drives the GitRepository reconciler against a real
+// control plane and real git servers (smart HTTP and SSH) on 127.0.0.1.
+package gitrepository
+
+import (
+	"fmt"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/tether-gitops/tether/e2e/harness"
+	"github.com/tether-gitops/tether/e2e/testcluster"
+	"github.com/tether-gitops/tether/pkg/apis"
+)
+
+var (
+	cluster    *testcluster.Cluster
+	reconciler *harness.Reconciler
+)
+
+func TestMain(m *testing.M) {
+	scheme := runtime.NewScheme()
+	if err := apis.AddToScheme(scheme); err != nil {
+		panic(err)
+	}
+	testcluster.Main(m, testcluster.Options{Scheme: scheme, CRDDirs: []string{crdDir()}}, func(c *testcluster.Cluster) error {
+		cluster = c
+		// The reconciler's state lives in the cluster's work dir, removed with it.
+		r, err := harness.Start(c, c.WorkDir, "--leader-elect=false", "--artifact-retention=2")
+		if err != nil {
+			return fmt.Errorf("starting the reconciler: %w", err)
+		}
+		reconciler = r
+		c.OnStop(r.Stop)
+		return nil
+	})
+}
+
+func crdDir() string {
+	root, err := testcluster.RepoRoot()
+	if err != nil {
+		panic(err)
+	}
+	return root + "/manifests/crds"
+}

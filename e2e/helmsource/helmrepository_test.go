@@ -1,0 +1,148 @@
+package helmsource
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tether-gitops/tether/e2e/testcluster"
+	"github.com/tether-gitops/tether/pkg/apis/meta"
+	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/testserver/chartrepo"
+)
+
+func TestHelmRepository_StoresIndexAsArtifact(t *testing.T) {
+	ns := testcluster.NewNamespace(t, cluster)
+	srv := chartrepo.New(t)
+	srv.Publish("app", "1.0.0")
+
+	obj := helmRepo(ns, "charts", srv.URL(), func(s *sourcev1.HelmRepositorySpec) { s.Interval = every(time.Hour) })
+	create(t, obj)
+	got := waitFor(t, obj, "an index artifact", func(o *sourcev1.HelmRepository) bool {
+		return meta.IsReady(o) && o.Status.Artifact != nil
+	})
+	a := got.Status.Artifact
+	if !strings.HasPrefix(a.Revision, "sha256:") || a.Revision != a.Digest || !strings.HasSuffix(a.Path, ".yaml") {
+		t.Errorf("artifact %+v: want revision = digest of the index, a .yaml file", a)
+	}
+	if !strings.Contains(string(fetch(t, a)), "app-1.0.0.tgz") {
+		t.Error("the stored index does not list the published chart")
+	}
+	if got.Status.URL != a.URL || !meta.IsTrue(got, meta.ArtifactInStorageCondition) {
+		t.Errorf("status: url %q, %s", got.Status.URL, conditions(got))
+	}
+
+	// An unchanged index makes no new artifact.
+	v := requestReconcile(t, obj)
+	again := waitFor(t, obj, "reconcile request "+v, func(o *sourcev1.HelmRepository) bool { return o.Status.LastHandledReconcileAt == v })
+	if again.Status.Artifact.Digest != a.Digest || !again.Status.Artifact.LastUpdateTime.Equal(&a.LastUpdateTime) {
+		t.Errorf("unchanged index stored again: %+v", again.Status.Artifact)
+	}
+
+	// A changed index does.
+	srv.Publish("app", "1.1.0")
+	v = requestReconcile(t, obj)
+	changed := waitFor(t, obj, "a new index", func(o *sourcev1.HelmRepository) bool {
+		return o.Status.LastHandledReconcileAt == v && o.Status.Artifact.Digest != a.Digest
+	})
+	if !strings.Contains(string(fetch(t, changed.Status.Artifact)), "app-1.1.0.tgz") {
+		t.Error("the new index does not list 1.1.0")
+	}
+}
+
+func TestHelmRepository_BasicAuth(t *testing.T) {
+	ns := testcluster.NewNamespace(t, cluster)
+	srv := chartrepo.New(t, chartrepo.WithBasicAuth("user", "s3cret-pass"))
+	srv.Publish("app", "1.0.0")
+
+	anon := helmRepo(ns, "anon", srv.URL())
+	create(t, anon)
+	got := waitForReason(t, anon, meta.AuthenticationFailedReason)
+	if meta.IsStalled(got) {
+		t.Errorf("an authentication failure must be retried, not stalled: %s", conditions(got))
+	}
+
+	createSecret(t, ns, "wrong", map[string][]byte{"username": []byte("user"), "password": []byte("not-it")})
+	wrong := helmRepo(ns, "wrong", srv.URL(), func(s *sourcev1.HelmRepositorySpec) { s.SecretRef = &meta.LocalObjectReference{Name: "wrong"} })
+	create(t, wrong)
+	got = waitForReason(t, wrong, meta.AuthenticationFailedReason)
+	if strings.Contains(conditions(got), "not-it") {
+		t.Errorf("the password leaked into status: %s", conditions(got))
+	}
+
+	createSecret(t, ns, "creds", map[string][]byte{"username": []byte("user"), "password": []byte("s3cret-pass")})
+	ok := helmRepo(ns, "ok", srv.URL(), func(s *sourcev1.HelmRepositorySpec) { s.SecretRef = &meta.LocalObjectReference{Name: "creds"} })
+	create(t, ok)
+	waitFor(t, ok, "an index artifact", func(o *sourcev1.HelmRepository) bool { return meta.IsReady(o) && o.Status.Artifact != nil })
+}
+
+func TestHelmRepository_TLSWithCASecret(t *testing.T) {
+	ns := testcluster.NewNamespace(t, cluster)
+	srv := chartrepo.New(t, chartrepo.WithClientCerts())
+	srv.Publish("app", "1.0.0")
+	cert, key := srv.ClientCertPEM()
+	createSecret(t, ns, "tls", map[string][]byte{"ca.crt": srv.CAPEM(), "tls.crt": cert, "tls.key": key})
+
+	untrusted := helmRepo(ns, "untrusted", srv.URL())
+	create(t, untrusted)
+	waitForReason(t, untrusted, sourcev1.IndexationFailedReason)
+
+	obj := helmRepo(ns, "tls", srv.URL(), func(s *sourcev1.HelmRepositorySpec) { s.CertSecretRef = &meta.LocalObjectReference{Name: "tls"} })
+	create(t, obj)
+	waitFor(t, obj, "an index artifact", func(o *sourcev1.HelmRepository) bool { return meta.IsReady(o) && o.Status.Artifact != nil })
+}
+
+func TestHelmRepository_OutageKeepsTheLastArtifact(t *testing.T) {
+	ns := testcluster.NewNamespace(t, cluster)
+	srv := chartrepo.New(t)
+	srv.Publish("app", "1.0.0")
+	obj := helmRepo(ns, "charts", srv.URL(), func(s *sourcev1.HelmRepositorySpec) { s.Interval = every(time.Second) })
+	create(t, obj)
+	chart := helmChart(ns, "app", sourcev1.HelmRepositoryKind, "charts", "app", "*")
+	create(t, chart)
+	ready := waitFor(t, obj, "an index artifact", func(o *sourcev1.HelmRepository) bool { return meta.IsReady(o) && o.Status.Artifact != nil })
+	waitForRevision(t, chart, "1.0.0")
+
+	srv.Down()
+	down := waitForReason(t, obj, sourcev1.IndexationFailedReason)
+	if down.Status.Artifact == nil || down.Status.Artifact.Digest != ready.Status.Artifact.Digest {
+		t.Fatalf("the last artifact must stay while the repository is down: %+v", down.Status.Artifact)
+	}
+	if !meta.IsTrue(down, meta.FetchFailedCondition) {
+		t.Errorf("want FetchFailed=True: %s", conditions(down))
+	}
+	fetch(t, down.Status.Artifact) // still served
+	if c := get(t, chart); !meta.IsReady(c) || c.Status.Artifact.Revision != "1.0.0" {
+		t.Errorf("the HelmChart must keep its artifact: %s", conditions(c))
+	}
+
+	srv.Up()
+	back := waitReady(t, obj)
+	if meta.GetCondition(back, meta.FetchFailedCondition) != nil {
+		t.Errorf("FetchFailed must go once the repository is back: %s", conditions(back))
+	}
+}
+
+func TestHelmRepository_OCIValidatesLoginAndStoresNoIndex(t *testing.T) {
+	ns := testcluster.NewNamespace(t, cluster)
+	reg := chartrepo.NewRegistry(t, chartrepo.WithBasicAuth("user", "s3cret-pass"))
+	reg.Push("app", "1.0.0")
+	createSecret(t, ns, "wrong", map[string][]byte{"username": []byte("user"), "password": []byte("not-it")})
+	createSecret(t, ns, "creds", map[string][]byte{"username": []byte("user"), "password": []byte("s3cret-pass")})
+	oci := func(secret string) func(*sourcev1.HelmRepositorySpec) {
+		return func(s *sourcev1.HelmRepositorySpec) {
+			s.Type, s.Insecure, s.SecretRef = sourcev1.HelmRepositoryTypeOCI, true, &meta.LocalObjectReference{Name: secret}
+		}
+	}
+	wrong := helmRepo(ns, "wrong", reg.URL(), oci("wrong"))
+	create(t, wrong)
+	waitForReason(t, wrong, meta.AuthenticationFailedReason)
+
+	obj := helmRepo(ns, "oci", reg.URL(), oci("creds"))
+	create(t, obj)
+	got := waitReady(t, obj)
+	c := meta.GetCondition(got, meta.ReadyCondition)
+	if c.Reason != meta.SucceededReason || !strings.Contains(c.Message, "per release") || got.Status.Artifact != nil {
+		t.Errorf("OCI repository: %s, artifact %+v", conditions(got), got.Status.Artifact)
+	}
+}

@@ -1,0 +1,299 @@
+// Package gitrepository reconciles GitRepository objects: it resolves the ref
+// with one ls-remote, clones only when the revision changed, verifies, applies
+// includes and ignore rules, and stores the tree as an artifact.
+package gitrepository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/tether-gitops/tether/pkg/apis/meta"
+	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/artifact"
+	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/source/git"
+)
+
+// Reasons specific to Git sources.
+const (
+	GitOperationFailedReason = "GitOperationFailed"
+	NewArtifactReason        = "NewArtifact"
+	includeIndexKey          = ".spec.include.repository.name"
+)
+
+// Reconciler reconciles GitRepository objects.
+type Reconciler struct {
+	client.Client
+	Store    *artifact.Store
+	Recorder recorder.EventRecorder
+	// TempDir holds clones while they are archived; empty means os.TempDir.
+	TempDir string
+}
+
+// SetupWithManager registers the controller: it reconciles on spec changes and
+// reconcile requests, and when a repository it includes has a new artifact.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sourcev1.GitRepository{}, includeIndexKey,
+		func(o client.Object) []string {
+			var names []string
+			for _, inc := range o.(*sourcev1.GitRepository).Spec.Include {
+				names = append(names, inc.GitRepositoryRef.Name)
+			}
+			return names
+		}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sourcev1.GitRepository{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, lifecycle.ReconcileRequestedPredicate{}))).
+		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
+			builder.WithPredicates(lifecycle.ArtifactChangedPredicate{})).
+		WithOptions(opts).
+		Named("gitrepository").
+		Complete(r)
+}
+
+// includers maps a GitRepository to the ones that include it.
+func (r *Reconciler) includers(ctx context.Context, o client.Object) []reconcile.Request {
+	var list sourcev1.GitRepositoryList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{includeIndexKey: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, item := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&item)})
+	}
+	return reqs
+}
+
+// Reconcile brings one GitRepository's artifact up to date with its remote.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &sourcev1.GitRepository{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, obj)
+	}
+	if _, err := lifecycle.EnsureFinalizer(ctx, r.Client, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	if obj.Spec.Suspend {
+		log.FromContext(ctx).V(1).Info("suspended; skipping")
+		return ctrl.Result{}, nil
+	}
+
+	patcher := lifecycle.NewStatusPatcher(r.Client, obj)
+	defer func() {
+		lifecycle.HandleReconcileRequest(obj)
+		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
+	}()
+
+	// The timeout bounds the work, not the status patch deferred above.
+	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
+	defer cancel()
+	if err := r.reconcile(workCtx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	return lifecycle.RequeueAfterInterval(obj), nil
+}
+
+// reconcile runs the steps; a returned error means "retry with backoff", and
+// the conditions already say what failed.
+func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository) error {
+	r.markArtifactInStorage(obj)
+
+	auth, err := r.auth(ctx, obj)
+	if err != nil {
+		return r.fetchFailed(obj, meta.AuthenticationFailedReason, err)
+	}
+	c, err := git.New(obj.Spec.URL, auth)
+	if err != nil {
+		lifecycle.Failed(obj, true, meta.InvalidURLReason, "%s", err)
+		return nil // retrying cannot fix the URL; the next spec change will
+	}
+	ref := refOf(obj)
+
+	rev, err := c.Resolve(ctx, ref)
+	if err != nil {
+		return r.fetchFailed(obj, reasonFor(err), fmt.Errorf("resolving %s: %w", describeRef(ref), err))
+	}
+	if r.upToDate(obj, rev.Revision) {
+		meta.DeleteCondition(obj, meta.FetchFailedCondition)
+		lifecycle.Succeeded(obj, meta.SucceededReason, "stored artifact for revision '%s'", rev.Revision)
+		return nil
+	}
+
+	lifecycle.Progressing(obj, "building artifact for revision '%s'", rev.Revision)
+	dir, err := os.MkdirTemp(r.TempDir, "gitrepository-")
+	if err != nil {
+		return r.storageFailed(obj, err)
+	}
+	defer os.RemoveAll(dir)
+
+	commit, err := c.Checkout(ctx, ref, dir)
+	if err != nil {
+		return r.fetchFailed(obj, reasonFor(err), fmt.Errorf("checking out %s: %w", describeRef(ref), err))
+	}
+	meta.DeleteCondition(obj, meta.FetchFailedCondition)
+
+	if err := r.verify(ctx, obj, commit); err != nil {
+		return err
+	}
+	included, err := r.include(ctx, obj, dir)
+	if err != nil {
+		return err
+	}
+	ignore, err := git.LoadIgnore(dir, obj.Spec.Ignore)
+	if err != nil {
+		lifecycle.Failed(obj, false, meta.BuildFailedReason, "reading ignore rules: %s", err)
+		return err
+	}
+	a, err := r.Store.ArchiveDir(r.ref(obj), dir, commit.Revision, ignoreFilter(ignore))
+	if err != nil {
+		return r.storageFailed(obj, err)
+	}
+
+	previous := obj.Status.Artifact
+	obj.Status.Artifact = &a
+	obj.Status.IncludedArtifacts = included
+	obj.Status.ObservedIgnore = obj.Spec.Ignore
+	obj.Status.ObservedInclude = obj.Spec.Include
+	obj.Status.ObservedRecurseSubmodules = obj.Spec.RecurseSubmodules
+	meta.MarkTrue(obj, meta.ArtifactInStorageCondition, meta.SucceededReason, "stored artifact for revision '%s'", a.Revision)
+	meta.DeleteCondition(obj, meta.ArtifactOutdatedCondition)
+	meta.DeleteCondition(obj, meta.StorageOperationFailedCondition)
+	lifecycle.Succeeded(obj, meta.SucceededReason, "stored artifact for revision '%s'", a.Revision)
+	if previous == nil || previous.Digest != a.Digest {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, NewArtifactReason, "Store",
+			"stored artifact for commit '%s'", firstLine(commit.Message))
+	}
+	if removed, err := r.Store.GC(r.ref(obj), a); err != nil {
+		log.FromContext(ctx).Error(err, "garbage collecting old artifacts")
+	} else if len(removed) > 0 {
+		log.FromContext(ctx).V(1).Info("garbage collected old artifacts", "files", removed)
+	}
+	return nil
+}
+
+// upToDate reports whether the stored artifact already holds this revision
+// built from the current spec, so that nothing needs to be fetched.
+func (r *Reconciler) upToDate(obj *sourcev1.GitRepository, revision string) bool {
+	a := obj.Status.Artifact
+	if a == nil || a.Revision != revision || !r.Store.Exists(*a) {
+		return false
+	}
+	if !reflect.DeepEqual(obj.Spec.Ignore, obj.Status.ObservedIgnore) ||
+		!reflect.DeepEqual(obj.Spec.Include, obj.Status.ObservedInclude) ||
+		obj.Spec.RecurseSubmodules != obj.Status.ObservedRecurseSubmodules {
+		return false
+	}
+	if obj.Spec.Verification != nil && !meta.IsTrue(obj, meta.SourceVerifiedCondition) {
+		return false
+	}
+	if obj.Spec.Verification == nil && meta.GetCondition(obj, meta.SourceVerifiedCondition) != nil {
+		return false
+	}
+	return r.includesUnchanged(obj)
+}
+
+func (r *Reconciler) markArtifactInStorage(obj *sourcev1.GitRepository) {
+	if obj.Status.Artifact != nil && !r.Store.Exists(*obj.Status.Artifact) {
+		// Storage was lost (e.g. a new pod with an emptyDir): rebuild.
+		meta.MarkFalse(obj, meta.ArtifactInStorageCondition, meta.StorageOperationFailedReason, "artifact for revision '%s' is missing from storage", obj.Status.Artifact.Revision)
+	}
+}
+
+// fetchFailed records a failed fetch. The last artifact stays in storage and in
+// status, so consumers keep working from it.
+func (r *Reconciler) fetchFailed(obj *sourcev1.GitRepository, reason string, err error) error {
+	meta.MarkTrue(obj, meta.FetchFailedCondition, reason, "%s", err)
+	lifecycle.Failed(obj, false, reason, "%s", err)
+	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Fetch", "%s", err)
+	return err
+}
+
+func (r *Reconciler) storageFailed(obj *sourcev1.GitRepository, err error) error {
+	meta.MarkTrue(obj, meta.StorageOperationFailedCondition, meta.StorageOperationFailedReason, "%s", err)
+	lifecycle.Failed(obj, false, meta.StorageOperationFailedReason, "%s", err)
+	return err
+}
+
+// finalize deletes the object's artifacts and lets the deletion finish.
+func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.GitRepository) error {
+	if err := r.Store.Remove(r.ref(obj)); err != nil {
+		return fmt.Errorf("removing artifacts: %w", err)
+	}
+	return lifecycle.RemoveFinalizer(ctx, r.Client, obj)
+}
+
+func (r *Reconciler) ref(obj *sourcev1.GitRepository) artifact.ObjectRef {
+	return artifact.ObjectRef{Kind: sourcev1.GitRepositoryKind, Namespace: obj.Namespace, Name: obj.Name}
+}
+
+// secret reads a Secret in the object's namespace; the error never holds its data.
+func (r *Reconciler) secret(ctx context.Context, obj *sourcev1.GitRepository, name string) (*corev1.Secret, error) {
+	var s corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("secret %q not found in namespace %q: create it or fix spec.secretRef", name, obj.Namespace)
+		}
+		return nil, fmt.Errorf("reading secret %q: %w", name, err)
+	}
+	return &s, nil
+}
+
+func refOf(obj *sourcev1.GitRepository) git.Ref {
+	if obj.Spec.Reference == nil {
+		return git.Ref{}
+	}
+	r := obj.Spec.Reference
+	return git.Ref{Branch: r.Branch, Tag: r.Tag, SemVer: r.SemVer, Name: r.Name, Commit: r.Commit}
+}
+
+func describeRef(r git.Ref) string {
+	switch {
+	case r.Commit != "":
+		return "commit " + r.Commit
+	case r.Name != "":
+		return "ref " + r.Name
+	case r.SemVer != "":
+		return "semver " + r.SemVer
+	case r.Tag != "":
+		return "tag " + r.Tag
+	case r.Branch != "":
+		return "branch " + r.Branch
+	}
+	return "the default branch"
+}
+
+func reasonFor(err error) string {
+	if errors.Is(err, git.ErrAuthentication) || errors.Is(err, git.ErrHostKey) {
+		return meta.AuthenticationFailedReason
+	}
+	return GitOperationFailedReason
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
