@@ -57,7 +57,7 @@ type Limits struct {
 	// ones too) once when created.
 	MaxFiles int
 	// MaxRatio caps uncompressed/compressed bytes of a gzip stream. It is
-	// checked once ratioFloor bytes have been decompressed, because tiny
+	// checked once 1 MiB has been decompressed (ratioFloor), because tiny
 	// archives (mostly zero-filled tar headers) legitimately compress far
 	// better than this.
 	MaxRatio int

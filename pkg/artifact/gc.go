@@ -81,7 +81,7 @@ func (s *Store) GC(obj ObjectRef, current meta.Artifact) (removed []string, err 
 		return cmp.Compare(a.rel, b.rel)
 	})
 	keep := 0
-	if current.Path != "" {
+	if slices.ContainsFunc(files, func(f file) bool { return f.rel == current.Path }) {
 		keep = 1 // current counts against the retention wherever it sorts
 	}
 	for _, f := range files {

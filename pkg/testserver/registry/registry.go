@@ -15,6 +15,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -89,13 +90,12 @@ func (r *Registry) wrap(next http.Handler) http.Handler {
 	})
 }
 
+var apiPath = regexp.MustCompile(`^/v2/.+/(manifests|blobs/uploads|blobs|tags)(/[^/]*)?$`)
+
 func (r *Registry) count(req *http.Request) {
 	kind := "other"
-	for _, k := range []string{"/manifests/", "/blobs/uploads/", "/blobs/", "/tags/list"} {
-		if strings.Contains(req.URL.Path, k) {
-			kind = strings.Trim(k, "/")
-			break
-		}
+	if m := apiPath.FindStringSubmatch(req.URL.Path); m != nil {
+		kind = m[1]
 	}
 	r.mu.Lock()
 	r.requests[req.Method+" "+kind]++
@@ -103,7 +103,7 @@ func (r *Registry) count(req *http.Request) {
 }
 
 // Requests counts the requests so far by "<METHOD> <kind>", where kind is
-// manifests, blobs, blobs/uploads, tags/list or other; e.g. "GET blobs".
+// manifests, blobs, blobs/uploads, tags or other (the /v2/ ping); e.g. "GET blobs".
 func (r *Registry) Requests() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
