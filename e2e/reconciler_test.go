@@ -16,8 +16,30 @@ import (
 	"github.com/tether-gitops/tether/pkg/reconciler"
 )
 
+func TestReconciler_RefusesToStartWithoutCRDs(t *testing.T) {
+	if len(tetherCRDNames(t)) != 0 {
+		t.Fatal("test needs a cluster without Tether CRDs")
+	}
+	dir, err := harness.Binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runBinary(dir+"/tether-reconciler", "--kubeconfig", cluster.KubeconfigPath, "--storage-path", t.TempDir(),
+		"--metrics-addr", "0", "--health-addr", "127.0.0.1:0", "--storage-addr", "127.0.0.1:0")
+	if err == nil {
+		t.Fatal("reconciler started without its CRDs")
+	}
+	if !strings.Contains(out, "are not installed: run `tether install`") || !strings.Contains(out, "GitRepository.source.tether.dev/v1") {
+		t.Errorf("error does not say what is missing and what to do:\n%s", out)
+	}
+}
+
 func TestReconciler_ServesProbesAndMetricsAndTakesTheLease(t *testing.T) {
 	ns := testcluster.NewNamespace(t, cluster)
+	if res := harness.Tether(t, cluster, "install", "--wait=false"); res.ExitCode != 0 {
+		t.Fatalf("install: %s", res.Stderr)
+	}
+	t.Cleanup(func() { harness.Tether(t, cluster, "uninstall", "--yes") })
 	r := harness.StartReconciler(t, cluster, "--runtime-namespace", ns, "--concurrent", "4")
 
 	for _, path := range []string{"/healthz", "/readyz"} {

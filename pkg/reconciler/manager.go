@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,11 +30,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/tether-gitops/tether/pkg/apis"
-	"github.com/tether-gitops/tether/pkg/controller/bucket" // TEMP-WIRING
+	"github.com/tether-gitops/tether/pkg/apis/meta"
 	"github.com/tether-gitops/tether/pkg/controller/gitrepository"
 	"github.com/tether-gitops/tether/pkg/controller/helmchart"      // TEMP-WIRING-HELM
 	"github.com/tether-gitops/tether/pkg/controller/helmrepository" // TEMP-WIRING-HELM
-	"github.com/tether-gitops/tether/pkg/controller/ocirepository"  // TEMP-WIRING
 	"github.com/tether-gitops/tether/pkg/source/helm"               // TEMP-WIRING-HELM
 	"github.com/tether-gitops/tether/pkg/version"
 	"path/filepath" // TEMP-WIRING-HELM
@@ -200,6 +200,9 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
+	if err := checkCRDs(mgr); err != nil {
+		return nil, err
+	}
 	if err := setupControllers(mgr, o); err != nil {
 		return nil, err
 	}
@@ -225,12 +228,6 @@ func setupControllers(mgr manager.Manager, o Options) error {
 	if err := (&gitrepository.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events}).SetupWithManager(mgr, copts); err != nil {
 		return fmt.Errorf("setting up the GitRepository controller: %w", err)
 	}
-	if err := (&bucket.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING
-		return fmt.Errorf("setting up the Bucket controller: %w", err) // TEMP-WIRING
-	} // TEMP-WIRING
-	if err := (&ocirepository.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events, UserAgent: "tether-reconciler/" + version.Get()}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING
-		return fmt.Errorf("setting up the OCIRepository controller: %w", err) // TEMP-WIRING
-	} // TEMP-WIRING
 	helmCache, err := helm.NewCache(filepath.Join(os.TempDir(), "tether-helm-cache"), 0) // TEMP-WIRING-HELM
 	if err != nil {                                                                      // TEMP-WIRING-HELM
 		return err // TEMP-WIRING-HELM
@@ -241,6 +238,30 @@ func setupControllers(mgr manager.Manager, o Options) error {
 	if err := (&helmchart.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events, Cache: helmCache}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING-HELM
 		return fmt.Errorf("setting up the HelmChart controller: %w", err) // TEMP-WIRING-HELM
 	} // TEMP-WIRING-HELM
+	return nil
+}
+
+// checkCRDs fails with one clear line when a Tether CRD is missing, instead of
+// a controller failing to start with a discovery error.
+func checkCRDs(mgr manager.Manager) error {
+	var missing []string
+	for gvk := range mgr.GetScheme().AllKnownTypes() {
+		if !strings.HasSuffix(gvk.Group, ".tether.dev") {
+			continue
+		}
+		if obj, err := mgr.GetScheme().New(gvk); err != nil {
+			continue
+		} else if _, ok := obj.(meta.Reconcilable); !ok {
+			continue // options, lists and watch events are registered too
+		}
+		if _, err := mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			missing = append(missing, gvk.Kind+"."+gvk.Group+"/"+gvk.Version)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("the CRDs of %s are not installed: run `tether install` (or apply manifests/crds)", strings.Join(missing, ", "))
+	}
 	return nil
 }
 

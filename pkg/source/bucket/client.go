@@ -12,7 +12,6 @@ package bucket
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -209,5 +208,3 @@ func transport(o Options, secure bool) (http.RoundTripper, error) {
 	}
 	return tr, nil
 }
-
-var errNoSuchKey = errors.New("no such key")

@@ -25,6 +25,8 @@ var (
 	ErrLimit = errors.New("bucket exceeds download limits")
 	// ErrChanged: an object changed while it was being downloaded.
 	ErrChanged = errors.New("object changed during download")
+
+	errNoSuchKey = errors.New("no such key")
 )
 
 var authCodes = map[string]bool{

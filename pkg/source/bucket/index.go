@@ -176,7 +176,8 @@ func (c *Client) ignoreFile(ctx context.Context, all Index, prefix string, cache
 
 // ignoreRules builds the predicate from the .sourceignore and spec.ignore,
 // with the same rules (and defaults) as Git sources. A key is ignored when
-// it, or any of its parent directories, matches.
+// it, or any of its parent directories, matches. The predicate is not safe
+// for concurrent use.
 func ignoreRules(file *IgnoreFile, spec *string) (func(key string) bool, error) {
 	dir, err := os.MkdirTemp("", "bucket-ignore-")
 	if err != nil {
@@ -192,9 +193,18 @@ func ignoreRules(file *IgnoreFile, spec *string) (func(key string) bool, error) 
 	if err != nil {
 		return nil, fmt.Errorf("reading the ignore rules: %w", err)
 	}
+	dirs := map[string]bool{} // keys share few directories: match each once
 	return func(key string) bool {
 		for i := 0; i < len(key); i++ {
-			if key[i] == '/' && i > 0 && match(key[:i], true) {
+			if key[i] != '/' || i == 0 {
+				continue
+			}
+			ignored, ok := dirs[key[:i]]
+			if !ok {
+				ignored = match(key[:i], true)
+				dirs[key[:i]] = ignored
+			}
+			if ignored {
 				return true
 			}
 		}
