@@ -27,8 +27,12 @@ completions: ## regenerate the static shell completion scripts in completions/
 controlplane: ## build (or reuse from ~/.cache/tether) the test control plane binaries
 	hack/build-controlplane.sh
 
+.PHONY: test-servers
+test-servers: ## build (or reuse) the servers tests talk to: versitygw (S3)
+	hack/build-versitygw.sh
+
 .PHONY: test
-test: controlplane ## unit and e2e tests against a real control plane (builds it on first run)
+test: controlplane test-servers ## unit and e2e tests against a real control plane (builds it on first run)
 	go vet ./...
 	go test -timeout $(E2E_TIMEOUT) $(GO_TEST_FLAGS) ./...
 

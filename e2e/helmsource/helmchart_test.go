@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tether-gitops/tether/e2e/testcluster"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/testserver/chartrepo"
@@ -14,7 +13,7 @@ import (
 )
 
 func TestHelmChart_ResolvesTheHighestVersionInRangeAndFollowsNewOnes(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	srv := chartrepo.New(t)
 	for _, v := range []string{"0.9.0", "1.0.0", "1.4.0", "2.0.0"} {
 		srv.Publish("app", v)
@@ -48,10 +47,15 @@ func TestHelmChart_ResolvesTheHighestVersionInRangeAndFollowsNewOnes(t *testing.
 	if ch := fetchChart(t, got.Status.Artifact); ch.Metadata.Version != "1.5.0" {
 		t.Errorf("artifact holds version %s", ch.Metadata.Version)
 	}
+	// The chart follows the repository's new index at once (times are in seconds).
+	r = get(t, repo)
+	if lag := got.Status.Artifact.LastUpdateTime.Sub(r.Status.Artifact.LastUpdateTime.Time); lag > 2*time.Second {
+		t.Errorf("the HelmChart was rebuilt %v after the repository's new index", lag)
+	}
 }
 
 func TestHelmChart_NoMatchingVersionSaysSo(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	srv := chartrepo.New(t)
 	srv.Publish("app", "1.0.0")
 	create(t, helmRepo(ns, "charts", srv.URL()))
@@ -82,7 +86,7 @@ func TestHelmChart_NoMatchingVersionSaysSo(t *testing.T) {
 }
 
 func TestHelmChart_FromGitRepositoryWithValuesFiles(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	git := gitserver.NewHTTP(t)
 	files := map[string]string{"env/prod.yaml": "message: from-prod\nreplicaCount: 3\n"}
 	for rel, content := range chartrepo.ChartFiles("app", "0.3.0") {
@@ -141,7 +145,7 @@ func TestHelmChart_FromGitRepositoryWithValuesFiles(t *testing.T) {
 }
 
 func TestHelmChart_FromOCIRepository(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	reg := chartrepo.NewRegistry(t, chartrepo.WithBasicAuth("user", "s3cret-pass"))
 	for _, v := range []string{"1.0.0", "1.2.0", "2.0.0"} {
 		reg.Push("app", v)

@@ -5,14 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tether-gitops/tether/e2e/testcluster"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/testserver/chartrepo"
 )
 
 func TestHelmRepository_StoresIndexAsArtifact(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	srv := chartrepo.New(t)
 	srv.Publish("app", "1.0.0")
 
@@ -51,7 +50,7 @@ func TestHelmRepository_StoresIndexAsArtifact(t *testing.T) {
 }
 
 func TestHelmRepository_BasicAuth(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	srv := chartrepo.New(t, chartrepo.WithBasicAuth("user", "s3cret-pass"))
 	srv.Publish("app", "1.0.0")
 
@@ -77,7 +76,7 @@ func TestHelmRepository_BasicAuth(t *testing.T) {
 }
 
 func TestHelmRepository_TLSWithCASecret(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	srv := chartrepo.New(t, chartrepo.WithClientCerts())
 	srv.Publish("app", "1.0.0")
 	cert, key := srv.ClientCertPEM()
@@ -93,7 +92,7 @@ func TestHelmRepository_TLSWithCASecret(t *testing.T) {
 }
 
 func TestHelmRepository_OutageKeepsTheLastArtifact(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	srv := chartrepo.New(t)
 	srv.Publish("app", "1.0.0")
 	obj := helmRepo(ns, "charts", srv.URL(), func(s *sourcev1.HelmRepositorySpec) { s.Interval = every(time.Second) })
@@ -124,7 +123,7 @@ func TestHelmRepository_OutageKeepsTheLastArtifact(t *testing.T) {
 }
 
 func TestHelmRepository_OCIValidatesLoginAndStoresNoIndex(t *testing.T) {
-	ns := testcluster.NewNamespace(t, cluster)
+	ns := newNamespace(t)
 	reg := chartrepo.NewRegistry(t, chartrepo.WithBasicAuth("user", "s3cret-pass"))
 	reg.Push("app", "1.0.0")
 	createSecret(t, ns, "wrong", map[string][]byte{"username": []byte("user"), "password": []byte("not-it")})

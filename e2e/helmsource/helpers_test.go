@@ -38,6 +38,18 @@ func create(t *testing.T, obj client.Object) {
 	}
 }
 
+// newNamespace makes a namespace for the test and shows the end of the
+// reconciler's log when the test fails.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("reconciler log:\n%s", reconciler.Log(6000))
+		}
+	})
+	return testcluster.NewNamespace(t, cluster)
+}
+
 func every(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
 
 func helmRepo(ns, name, url string, mutate ...func(*sourcev1.HelmRepositorySpec)) *sourcev1.HelmRepository {

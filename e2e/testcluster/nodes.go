@@ -49,9 +49,13 @@ func (c *Cluster) startControllers(ctx context.Context, opts Options) error {
 			"--secure-port=0",
 			// true gives each controller its own ServiceAccount token: 5 s slower to start.
 			"--use-service-account-credentials=false",
-			// kwok gives pods their IPs; nothing allocates node CIDRs. (The cloud
-			// controllers are no longer in kube-controller-manager: naming them is an error.)
-			"--controllers=*,-node-ipam-controller",
+			// kwok gives pods their IPs; nothing allocates node CIDRs. The node
+			// lifecycle controller can see kwok's nodes as not ready in the first
+			// seconds, mark every pod Ready=False, and nothing (no kubelet) ever
+			// marks them ready again: Deployments would never become Available.
+			// (The cloud controllers are no longer in kube-controller-manager:
+			// naming them is an error.)
+			"--controllers=*,-node-ipam-controller,-node-lifecycle-controller",
 			"--service-account-private-key-file=" + filepath.Join(c.Env.ControlPlane.APIServer.CertDir, "sa-signer.key"),
 			"--root-ca-file=" + rootCA,
 			"--cluster-signing-cert-file=" + signerCert,
@@ -127,6 +131,16 @@ func (c *Cluster) nodesReady(ctx context.Context) error {
 		}
 		if !ready {
 			return fmt.Errorf("node %s is not Ready", n.Name)
+		}
+		// Admission taints a new Node not-ready; the node lifecycle controller,
+		// which would lift it, is off (see the controller-manager flags).
+		if len(n.Spec.Taints) > 0 {
+			patch := client.MergeFrom(n.DeepCopy())
+			n.Spec.Taints = nil
+			if err := c.Client.Patch(ctx, &n, patch); err != nil {
+				return fmt.Errorf("removing the taints of node %s: %w", n.Name, err)
+			}
+			return fmt.Errorf("node %s was tainted; removed", n.Name)
 		}
 	}
 	return nil

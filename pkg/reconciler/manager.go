@@ -17,26 +17,18 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/tether-gitops/tether/pkg/apis"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
-	"github.com/tether-gitops/tether/pkg/controller/gitrepository"
-	"github.com/tether-gitops/tether/pkg/controller/helmchart"      // TEMP-WIRING-HELM
-	"github.com/tether-gitops/tether/pkg/controller/helmrepository" // TEMP-WIRING-HELM
-	"github.com/tether-gitops/tether/pkg/source/helm"               // TEMP-WIRING-HELM
 	"github.com/tether-gitops/tether/pkg/version"
-	"path/filepath" // TEMP-WIRING-HELM
 )
 
 // LeaderElectionID names the Lease that reconciler replicas compete for.
@@ -207,38 +199,6 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
-}
-
-// setupControllers registers the artifact server and the controller of each kind.
-func setupControllers(mgr manager.Manager, o Options) error {
-	store, err := newStore(o)
-	if err != nil {
-		return err
-	}
-	if err := mgr.Add(&artifactServer{addr: o.StorageAddr, handler: store.Handler()}); err != nil {
-		return err
-	}
-	copts := controller.Options{
-		MaxConcurrentReconciles: o.Concurrent,
-		// Failures retry from 250ms, doubling up to 5m: quick recovery from a
-		// blip without hammering a server that is down.
-		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](250*time.Millisecond, 5*time.Minute),
-	}
-	events := mgr.GetEventRecorder("tether-reconciler")
-	if err := (&gitrepository.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events}).SetupWithManager(mgr, copts); err != nil {
-		return fmt.Errorf("setting up the GitRepository controller: %w", err)
-	}
-	helmCache, err := helm.NewCache(filepath.Join(os.TempDir(), "tether-helm-cache"), 0) // TEMP-WIRING-HELM
-	if err != nil {                                                                      // TEMP-WIRING-HELM
-		return err // TEMP-WIRING-HELM
-	} // TEMP-WIRING-HELM
-	if err := (&helmrepository.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events, Cache: helmCache}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING-HELM
-		return fmt.Errorf("setting up the HelmRepository controller: %w", err) // TEMP-WIRING-HELM
-	} // TEMP-WIRING-HELM
-	if err := (&helmchart.Reconciler{Client: mgr.GetClient(), Store: store, Recorder: events, Cache: helmCache}).SetupWithManager(mgr, copts); err != nil { // TEMP-WIRING-HELM
-		return fmt.Errorf("setting up the HelmChart controller: %w", err) // TEMP-WIRING-HELM
-	} // TEMP-WIRING-HELM
-	return nil
 }
 
 // checkCRDs fails with one clear line when a Tether CRD is missing, instead of

@@ -26,12 +26,8 @@ func (r *Reconciler) fromHelmRepository(ctx context.Context, obj *sourcev1.HelmC
 	if err := r.getSource(ctx, obj, repo); err != nil {
 		return r.sourceNotReady(obj, err)
 	}
-	opts, err := helmrepository.Options(ctx, r.Client, repo)
-	if err != nil {
-		return r.failed(obj, meta.AuthenticationFailedReason, err)
-	}
 	if repo.IsOCI() {
-		return r.fromOCI(ctx, obj, repo, opts)
+		return r.fromOCI(ctx, obj, repo)
 	}
 	a := repo.Status.Artifact
 	if a == nil || !r.Store.Exists(*a) {
@@ -56,6 +52,10 @@ func (r *Reconciler) fromHelmRepository(ctx context.Context, obj *sourcev1.HelmC
 		return r.keep(obj, a.Revision)
 	}
 
+	opts, err := helmrepository.Options(ctx, r.Client, repo)
+	if err != nil {
+		return r.failed(obj, meta.AuthenticationFailedReason, err)
+	}
 	hr, err := helm.NewRepository(repo.Spec.URL, opts, r.Cache)
 	if err != nil {
 		return r.failed(obj, sourcev1.ChartPullFailedReason, err)
@@ -69,7 +69,11 @@ func (r *Reconciler) fromHelmRepository(ctx context.Context, obj *sourcev1.HelmC
 
 // fromOCI resolves the chart among the registry's tags and pulls it when
 // its version changed.
-func (r *Reconciler) fromOCI(ctx context.Context, obj *sourcev1.HelmChart, repo *sourcev1.HelmRepository, opts helm.Options) error {
+func (r *Reconciler) fromOCI(ctx context.Context, obj *sourcev1.HelmChart, repo *sourcev1.HelmRepository) error {
+	opts, err := helmrepository.Options(ctx, r.Client, repo)
+	if err != nil {
+		return r.failed(obj, meta.AuthenticationFailedReason, err)
+	}
 	o, err := helm.NewOCIRepository(repo.Spec.URL, opts, r.Cache)
 	if err != nil {
 		return r.failed(obj, sourcev1.ChartPullFailedReason, err)

@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
@@ -117,9 +117,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
 	}()
 
-	ctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
+	// The timeout bounds the work, not the status patch deferred above.
+	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
 	defer cancel()
-	if err := r.reconcile(ctx, obj); err != nil {
+	if err := r.reconcile(workCtx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
 	return lifecycle.RequeueAfterInterval(obj), nil

@@ -73,9 +73,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
 	}()
 
-	ctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
+	// The timeout bounds the work, not the status patch deferred above.
+	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
 	defer cancel()
-	if err := r.reconcile(ctx, obj); err != nil {
+	if err := r.reconcile(workCtx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
 	return lifecycle.RequeueAfterInterval(obj), nil

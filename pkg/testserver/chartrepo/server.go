@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -191,7 +193,8 @@ func (s *Server) serve(ln net.Listener) {
 		}
 		ln = tls.NewListener(ln, cfg)
 	}
-	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Failed TLS handshakes are expected in tests: keep them out of the output.
+	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()
