@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tether-gitops/tether/e2e/harness"
 	"github.com/tether-gitops/tether/e2e/testcluster"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
@@ -32,21 +33,21 @@ func requests(t *testing.T, s *s3server.Server, op string) int {
 // (interval 1h: reconciles happen on request) with a Secret of the keys.
 func newBucket(t *testing.T, objects map[string]string, spec sourcev1.BucketSpec) (*s3server.Server, *sourcev1.Bucket) {
 	t.Helper()
-	logOnFailure(t)
+	reconciler.LogOnFailure(t)
 	s := s3server.Start(t)
 	must(t, s.MakeBucket("manifests"))
 	for k, v := range objects {
 		must(t, s.Put("manifests", k, []byte(v)))
 	}
 	ns := testcluster.NewNamespace(t, cluster)
-	createSecret(t, ns, "s3-keys", map[string][]byte{"accesskey": []byte(s.AccessKey()), "secretkey": []byte(s.SecretKey())})
+	harness.CreateSecret(t, cluster, ns, "s3-keys", map[string][]byte{"accesskey": []byte(s.AccessKey()), "secretkey": []byte(s.SecretKey())})
 	spec.BucketName = "manifests"
 	spec.Endpoint = s.Endpoint()
 	spec.Insecure = true
 	spec.SecretRef = &meta.LocalObjectReference{Name: "s3-keys"}
 	spec.Interval = &metav1.Duration{Duration: time.Hour}
 	obj := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bucket"}, Spec: spec}
-	create(t, obj)
+	harness.Create(t, cluster, obj)
 	return s, obj
 }
 
@@ -60,12 +61,12 @@ func TestBucket_PublishesObjectsAndDownloadsOnlyWhatChanged(t *testing.T) {
 		"secret/token":          "ignored by spec.ignore",
 	}, sourcev1.BucketSpec{Ignore: &ignore})
 
-	ready := waitReady(t, obj, "")
+	ready := harness.WaitForNewRevision(t, cluster, obj, "")
 	first := ready.Status.Artifact
 	if !strings.HasPrefix(first.Revision, "sha256:") || !meta.IsTrue(ready, meta.ArtifactInStorageCondition) {
-		t.Fatalf("artifact %+v, conditions %s", first, conditions(ready.Status.Conditions))
+		t.Fatalf("artifact %+v, conditions %s", first, harness.Conditions(ready))
 	}
-	sameFiles(t, fetchArtifact(t, first), map[string]string{
+	harness.SameFiles(t, harness.FetchArtifact(t, first), map[string]string{
 		".sourceignore": "*.md\n", "apps/app.yaml": "kind: ConfigMap\n", "apps/nested/more.yaml": "kind: Secret\n",
 	})
 	if n := requests(t, s, "GetObject"); n != 3 {
@@ -74,7 +75,7 @@ func TestBucket_PublishesObjectsAndDownloadsOnlyWhatChanged(t *testing.T) {
 
 	// An unchanged bucket: the reconcile lists it, and downloads nothing.
 	lists, gets := requests(t, s, "ListObjectsV2"), requests(t, s, "GetObject")
-	again := waitHandled(t, obj)
+	again := harness.ReconcileAndWait(t, cluster, obj)
 	if requests(t, s, "ListObjectsV2") == lists {
 		t.Fatal("the requested reconcile did not list the bucket")
 	}
@@ -88,9 +89,9 @@ func TestBucket_PublishesObjectsAndDownloadsOnlyWhatChanged(t *testing.T) {
 	// One changed object: a new revision, and one download.
 	must(t, s.Put("manifests", "apps/app.yaml", []byte("kind: ConfigMap\ndata: {}\n")))
 	gets = requests(t, s, "GetObject")
-	requestReconcile(t, obj)
-	changed := waitReady(t, obj, first.Revision)
-	sameFiles(t, fetchArtifact(t, changed.Status.Artifact), map[string]string{
+	harness.RequestReconcile(t, cluster, obj)
+	changed := harness.WaitForNewRevision(t, cluster, obj, first.Revision)
+	harness.SameFiles(t, harness.FetchArtifact(t, changed.Status.Artifact), map[string]string{
 		".sourceignore": "*.md\n", "apps/app.yaml": "kind: ConfigMap\ndata: {}\n", "apps/nested/more.yaml": "kind: Secret\n",
 	})
 	if n := requests(t, s, "GetObject") - gets; n != 1 {
@@ -99,49 +100,49 @@ func TestBucket_PublishesObjectsAndDownloadsOnlyWhatChanged(t *testing.T) {
 
 	// A change to an ignored object changes nothing.
 	must(t, s.Put("manifests", "README.md", []byte("still ignored")))
-	if a := waitHandled(t, obj).Status.Artifact; a.Revision != changed.Status.Artifact.Revision {
+	if a := harness.ReconcileAndWait(t, cluster, obj).Status.Artifact; a.Revision != changed.Status.Artifact.Revision {
 		t.Fatalf("an ignored object changed the revision: %s -> %s", changed.Status.Artifact.Revision, a.Revision)
 	}
 }
 
 func TestBucket_WrongKeysFailAuthenticationAndKeepTheArtifact(t *testing.T) {
 	_, obj := newBucket(t, map[string]string{"app.yaml": "kind: ConfigMap\n"}, sourcev1.BucketSpec{})
-	ready := waitReady(t, obj, "")
+	ready := harness.WaitForNewRevision(t, cluster, obj, "")
 	good := ready.Status.Artifact
 
 	secret := "wrong-secret-0123456789"
-	createSecret(t, obj.Namespace, "bad-keys", map[string][]byte{"accesskey": []byte("tether-nobody"), "secretkey": []byte(secret)})
-	cur := get(t, obj)
+	harness.CreateSecret(t, cluster, obj.Namespace, "bad-keys", map[string][]byte{"accesskey": []byte("tether-nobody"), "secretkey": []byte(secret)})
+	cur := harness.Get(t, cluster, obj)
 	cur.Spec.SecretRef = &meta.LocalObjectReference{Name: "bad-keys"}
 	must(t, cluster.Client.Update(context.Background(), cur))
 
-	failed := waitForReason(t, obj, meta.AuthenticationFailedReason)
+	failed := harness.WaitForReason(t, cluster, obj, meta.AuthenticationFailedReason)
 	if a := failed.Status.Artifact; a == nil || a.Digest != good.Digest {
 		t.Fatalf("the last artifact was dropped: %+v", a)
 	}
 	if !meta.IsTrue(failed, meta.ArtifactInStorageCondition) || !meta.IsTrue(failed, meta.FetchFailedCondition) {
-		t.Fatalf("want ArtifactInStorage=True and FetchFailed=True: %s", conditions(failed.Status.Conditions))
+		t.Fatalf("want ArtifactInStorage=True and FetchFailed=True: %s", harness.Conditions(failed))
 	}
-	if strings.Contains(conditions(failed.Status.Conditions), secret) {
+	if strings.Contains(harness.Conditions(failed), secret) {
 		t.Fatal("the status holds the secret key")
 	}
-	sameFiles(t, fetchArtifact(t, failed.Status.Artifact), map[string]string{"app.yaml": "kind: ConfigMap\n"})
+	harness.SameFiles(t, harness.FetchArtifact(t, failed.Status.Artifact), map[string]string{"app.yaml": "kind: ConfigMap\n"})
 	if strings.Contains(reconciler.Log(1<<20), secret) {
 		t.Fatal("the reconciler's log holds the secret key")
 	}
 }
 
 func TestBucket_MissingBucketIsReported(t *testing.T) {
-	logOnFailure(t)
+	reconciler.LogOnFailure(t)
 	s := s3server.Start(t)
 	ns := testcluster.NewNamespace(t, cluster)
-	createSecret(t, ns, "s3-keys", map[string][]byte{"accesskey": []byte(s.AccessKey()), "secretkey": []byte(s.SecretKey())})
+	harness.CreateSecret(t, cluster, ns, "s3-keys", map[string][]byte{"accesskey": []byte(s.AccessKey()), "secretkey": []byte(s.SecretKey())})
 	obj := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "missing"}, Spec: sourcev1.BucketSpec{
 		BucketName: "no-such-bucket", Endpoint: s.Endpoint(), Insecure: true,
 		SecretRef: &meta.LocalObjectReference{Name: "s3-keys"}, Interval: &metav1.Duration{Duration: time.Hour},
 	}}
-	create(t, obj)
-	failed := waitForReason(t, obj, "BucketOperationFailed")
+	harness.Create(t, cluster, obj)
+	failed := harness.WaitForReason(t, cluster, obj, "BucketOperationFailed")
 	if c := meta.GetCondition(failed, meta.ReadyCondition); !strings.Contains(c.Message, "does not exist") {
 		t.Fatalf("message %q does not say the bucket is missing", c.Message)
 	}

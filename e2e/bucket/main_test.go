@@ -4,13 +4,11 @@ package bucket
 
 import (
 	"fmt"
+	"os"
 	"testing"
-
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tether-gitops/tether/e2e/harness"
 	"github.com/tether-gitops/tether/e2e/testcluster"
-	"github.com/tether-gitops/tether/pkg/apis"
 	"github.com/tether-gitops/tether/pkg/testserver/s3server"
 )
 
@@ -20,30 +18,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	scheme := runtime.NewScheme()
-	if err := apis.AddToScheme(scheme); err != nil {
-		panic(err)
+	// Build (or find) versitygw before the clock of any test starts.
+	if _, err := s3server.Binary(); err != nil {
+		fmt.Fprintf(os.Stderr, "versitygw: %v\n", err)
+		os.Exit(1)
 	}
-	testcluster.Main(m, testcluster.Options{Scheme: scheme, CRDDirs: []string{crdDir()}}, func(c *testcluster.Cluster) error {
-		cluster = c
-		// Build (or find) versitygw before the clock of any test starts.
-		if _, err := s3server.Binary(); err != nil {
-			return err
-		}
-		r, err := harness.Start(c, c.WorkDir, "--leader-elect=false")
-		if err != nil {
-			return fmt.Errorf("starting the reconciler: %w", err)
-		}
-		reconciler = r
-		c.OnStop(r.Stop)
-		return nil
-	})
-}
-
-func crdDir() string {
-	root, err := testcluster.RepoRoot()
-	if err != nil {
-		panic(err)
-	}
-	return root + "/manifests/crds"
+	harness.Main(m, &cluster, &reconciler)
 }

@@ -3,14 +3,10 @@
 package gitrepository
 
 import (
-	"fmt"
 	"testing"
-
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tether-gitops/tether/e2e/harness"
 	"github.com/tether-gitops/tether/e2e/testcluster"
-	"github.com/tether-gitops/tether/pkg/apis"
 )
 
 var (
@@ -19,27 +15,5 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	scheme := runtime.NewScheme()
-	if err := apis.AddToScheme(scheme); err != nil {
-		panic(err)
-	}
-	testcluster.Main(m, testcluster.Options{Scheme: scheme, CRDDirs: []string{crdDir()}}, func(c *testcluster.Cluster) error {
-		cluster = c
-		// The reconciler's state lives in the cluster's work dir, removed with it.
-		r, err := harness.Start(c, c.WorkDir, "--leader-elect=false", "--artifact-retention=2")
-		if err != nil {
-			return fmt.Errorf("starting the reconciler: %w", err)
-		}
-		reconciler = r
-		c.OnStop(r.Stop)
-		return nil
-	})
-}
-
-func crdDir() string {
-	root, err := testcluster.RepoRoot()
-	if err != nil {
-		panic(err)
-	}
-	return root + "/manifests/crds"
+	harness.Main(m, &cluster, &reconciler, "--artifact-retention=2")
 }

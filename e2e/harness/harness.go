@@ -19,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/tether-gitops/tether/e2e/testcluster"
+	"github.com/tether-gitops/tether/pkg/apis"
 )
 
 // Version is linked into the binaries that the e2e tests build.
@@ -55,6 +58,34 @@ func Binaries() (string, error) {
 		}
 	})
 	return binDir, buildErr
+}
+
+// Main is TestMain for a package whose tests share one cluster (with the
+// Tether scheme and CRDs) and one reconciler: it starts them, stores them in
+// *cluster and *reconciler, runs the tests and exits. The reconciler runs
+// with --leader-elect=false and extraArgs, its state (storage, log) in the
+// cluster's work dir, and stops with the cluster.
+func Main(m *testing.M, cluster **testcluster.Cluster, reconciler **Reconciler, extraArgs ...string) {
+	scheme := runtime.NewScheme()
+	if err := apis.AddToScheme(scheme); err != nil {
+		panic(err)
+	}
+	root, err := testcluster.RepoRoot()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "harness: %v\n", err)
+		os.Exit(1)
+	}
+	opts := testcluster.Options{Scheme: scheme, CRDDirs: []string{filepath.Join(root, "manifests", "crds")}}
+	testcluster.Main(m, opts, func(c *testcluster.Cluster) error {
+		*cluster = c
+		r, err := Start(c, c.WorkDir, append([]string{"--leader-elect=false"}, extraArgs...)...)
+		if err != nil {
+			return fmt.Errorf("starting the reconciler: %w", err)
+		}
+		*reconciler = r
+		c.OnStop(r.Stop)
+		return nil
+	})
 }
 
 // Result is what a CLI run printed and how it exited.
@@ -127,7 +158,7 @@ type Reconciler struct {
 // loopback ports with its own storage directory, waits until /readyz answers
 // and stops it in t.Cleanup. Only one reconciler may run per cluster at a
 // time (they would fight over the objects): a package whose tests all need one
-// starts it in TestMain with Start.
+// starts it in TestMain with Main.
 func StartReconciler(t testing.TB, c *testcluster.Cluster, extraArgs ...string) *Reconciler {
 	t.Helper()
 	r, err := Start(c, t.TempDir(), extraArgs...)
@@ -201,6 +232,15 @@ func Start(c *testcluster.Cluster, dir string, extraArgs ...string) (*Reconciler
 func (r *Reconciler) Log(n int) string {
 	data, _ := os.ReadFile(r.LogPath)
 	return tailBytes(data, n)
+}
+
+// LogOnFailure shows the end of the reconciler's log if t fails.
+func (r *Reconciler) LogOnFailure(t testing.TB) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("reconciler log (tail):\n%s", r.Log(6000))
+		}
+	})
 }
 
 // Exited reports whether the process has exited, and its error.

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tether-gitops/tether/e2e/harness"
 	"github.com/tether-gitops/tether/e2e/testcluster"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
@@ -38,12 +39,12 @@ func newRepo(t *testing.T, ns, name string, spec sourcev1.OCIRepositorySpec) *so
 	t.Helper()
 	spec.Interval = &metav1.Duration{Duration: time.Hour}
 	obj := &sourcev1.OCIRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
-	create(t, obj)
+	harness.Create(t, cluster, obj)
 	return obj
 }
 
 func TestOCIRepository_PullsTheHighestSemverTagAndOnlyWhenItChanges(t *testing.T) {
-	logOnFailure(t)
+	reconciler.LogOnFailure(t)
 	reg := registry.Start(t, registry.Options{})
 	d1 := push(t, reg, "manifests", "1.0.0", registry.Artifact{
 		Files:       map[string]string{"app.yaml": "version: 1\n", "docs/notes.md": "ignored"},
@@ -57,16 +58,16 @@ func TestOCIRepository_PullsTheHighestSemverTagAndOnlyWhenItChanges(t *testing.T
 		Reference: &sourcev1.OCIRepositoryRef{SemVer: "1.x"},
 	})
 
-	ready := waitReady(t, obj, "")
+	ready := harness.WaitForNewRevision(t, cluster, obj, "")
 	first := ready.Status.Artifact
 	if first.Revision != "1.0.0@"+d1 || first.Metadata["org.opencontainers.image.revision"] != "main@sha1:1111" {
 		t.Fatalf("artifact %+v, want revision 1.0.0@%s with the manifest's annotations", first, d1)
 	}
-	sameFiles(t, fetchArtifact(t, first), map[string]string{"app.yaml": "version: 1\n"})
+	harness.SameFiles(t, harness.FetchArtifact(t, first), map[string]string{"app.yaml": "version: 1\n"})
 
 	// An unchanged tag: one HEAD of the manifest, no manifest or blob download.
 	before := reg.Requests()
-	again := waitHandled(t, obj)
+	again := harness.ReconcileAndWait(t, cluster, obj)
 	after := reg.Requests()
 	if after["HEAD manifests"] == before["HEAD manifests"] || after["GET manifests"] != before["GET manifests"] || after["GET blobs"] != before["GET blobs"] {
 		t.Fatalf("an unchanged tag cost requests %v -> %v: want a HEAD and no GET of manifests or blobs", before, after)
@@ -77,16 +78,16 @@ func TestOCIRepository_PullsTheHighestSemverTagAndOnlyWhenItChanges(t *testing.T
 
 	// A new tag in the range: a new revision.
 	d11 := push(t, reg, "manifests", "1.1.0", registry.Artifact{Files: map[string]string{"app.yaml": "version: 1.1\n"}})
-	requestReconcile(t, obj)
-	next := waitReady(t, obj, first.Revision)
+	harness.RequestReconcile(t, cluster, obj)
+	next := harness.WaitForNewRevision(t, cluster, obj, first.Revision)
 	if next.Status.Artifact.Revision != "1.1.0@"+d11 {
 		t.Fatalf("revision %s, want 1.1.0@%s", next.Status.Artifact.Revision, d11)
 	}
-	sameFiles(t, fetchArtifact(t, next.Status.Artifact), map[string]string{"app.yaml": "version: 1.1\n"})
+	harness.SameFiles(t, harness.FetchArtifact(t, next.Status.Artifact), map[string]string{"app.yaml": "version: 1.1\n"})
 }
 
 func TestOCIRepository_DigestReferenceAndCopiedLayer(t *testing.T) {
-	logOnFailure(t)
+	reconciler.LogOnFailure(t)
 	reg := registry.Start(t, registry.Options{})
 	layer, err := registry.TarGz(map[string]string{"a.yaml": "a: 1\n"})
 	must(t, err)
@@ -98,7 +99,7 @@ func TestOCIRepository_DigestReferenceAndCopiedLayer(t *testing.T) {
 		Reference:     &sourcev1.OCIRepositoryRef{Digest: d},
 		LayerSelector: &sourcev1.OCILayerSelector{Operation: sourcev1.OCILayerCopy},
 	})
-	ready := waitReady(t, obj, "")
+	ready := harness.WaitForNewRevision(t, cluster, obj, "")
 	a := ready.Status.Artifact
 	if a.Revision != d {
 		t.Fatalf("revision %s, want the digest %s", a.Revision, d)
@@ -116,11 +117,11 @@ func TestOCIRepository_DigestReferenceAndCopiedLayer(t *testing.T) {
 	if string(data) != string(layer) {
 		t.Fatal("the served artifact differs from the layer")
 	}
-	sameFiles(t, fetchArtifact(t, a), map[string]string{"a.yaml": "a: 1\n"})
+	harness.SameFiles(t, harness.FetchArtifact(t, a), map[string]string{"a.yaml": "a: 1\n"})
 }
 
 func TestOCIRepository_WrongCredentialsFailAuthenticationAndKeepTheArtifact(t *testing.T) {
-	logOnFailure(t)
+	reconciler.LogOnFailure(t)
 	reg := registry.Start(t, registry.Options{Username: "robot", Password: "right-password"})
 	push(t, reg, "manifests", "latest", registry.Artifact{Files: map[string]string{"app.yaml": "ok\n"}})
 	ns := testcluster.NewNamespace(t, cluster)
@@ -130,35 +131,35 @@ func TestOCIRepository_WrongCredentialsFailAuthenticationAndKeepTheArtifact(t *t
 			Type:       corev1.SecretTypeDockerConfigJson,
 			Data:       map[string][]byte{corev1.DockerConfigJsonKey: reg.DockerConfigJSON("robot", password)},
 		}
-		create(t, s)
+		harness.Create(t, cluster, s)
 	}
 	obj := newRepo(t, ns, "private", sourcev1.OCIRepositorySpec{
 		URL: reg.URL("manifests"), Insecure: true, SecretRef: &meta.LocalObjectReference{Name: "good-creds"},
 	})
-	good := waitReady(t, obj, "").Status.Artifact
+	good := harness.WaitForNewRevision(t, cluster, obj, "").Status.Artifact
 
-	cur := get(t, obj)
+	cur := harness.Get(t, cluster, obj)
 	cur.Spec.SecretRef = &meta.LocalObjectReference{Name: "bad-creds"}
 	must(t, cluster.Client.Update(context.Background(), cur))
-	failed := waitForReason(t, obj, meta.AuthenticationFailedReason)
+	failed := harness.WaitForReason(t, cluster, obj, meta.AuthenticationFailedReason)
 	if a := failed.Status.Artifact; a == nil || a.Digest != good.Digest {
 		t.Fatalf("the last artifact was dropped: %+v", a)
 	}
 	if !meta.IsTrue(failed, meta.ArtifactInStorageCondition) {
-		t.Fatalf("want ArtifactInStorage=True: %s", conditions(failed.Status.Conditions))
+		t.Fatalf("want ArtifactInStorage=True: %s", harness.Conditions(failed))
 	}
-	if strings.Contains(conditions(failed.Status.Conditions), "wrong-password-42") || strings.Contains(reconciler.Log(1<<20), "wrong-password-42") {
+	if strings.Contains(harness.Conditions(failed), "wrong-password-42") || strings.Contains(reconciler.Log(1<<20), "wrong-password-42") {
 		t.Fatal("the password leaked into the status or the log")
 	}
 }
 
 func TestOCIRepository_RefusesALayerThatEscapesAndReportsIt(t *testing.T) {
-	logOnFailure(t)
+	reconciler.LogOnFailure(t)
 	reg := registry.Start(t, registry.Options{})
 	push(t, reg, "evil", "latest", registry.Artifact{Layer: evilLayer(t)})
 	ns := testcluster.NewNamespace(t, cluster)
 	obj := newRepo(t, ns, "evil", sourcev1.OCIRepositorySpec{URL: reg.URL("evil"), Insecure: true})
-	failed := waitForReason(t, obj, "OCIArtifactLayerOperationFailed")
+	failed := harness.WaitForReason(t, cluster, obj, "OCIArtifactLayerOperationFailed")
 	if c := meta.GetCondition(failed, meta.ReadyCondition); !strings.Contains(c.Message, "../evil") {
 		t.Fatalf("message %q does not name the refused entry", c.Message)
 	}

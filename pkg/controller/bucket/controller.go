@@ -13,17 +13,16 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/bucket"
 )
 
@@ -61,53 +60,28 @@ type fetchState struct {
 // reconcile requests and every spec.interval.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.Bucket{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, lifecycle.ReconcileRequestedPredicate{}))).
+		For(&sourcev1.Bucket{}, lifecycle.ForPredicates()).
 		WithOptions(opts).
 		Named("bucket").
 		Complete(r)
 }
 
 // Reconcile brings one Bucket's artifact up to date with its objects.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &sourcev1.Bucket{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, obj)
-	}
-	if _, err := lifecycle.EnsureFinalizer(ctx, r.Client, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	if obj.Spec.Suspend {
-		log.FromContext(ctx).V(1).Info("suspended; skipping")
-		return ctrl.Result{}, nil
-	}
-
-	patcher := lifecycle.NewStatusPatcher(r.Client, obj)
-	defer func() {
-		lifecycle.HandleReconcileRequest(obj)
-		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
-	}()
-
-	// The timeout bounds the fetch only: the deferred status patch uses ctx.
-	fetchCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
-	defer cancel()
-	if err := r.reconcile(fetchCtx, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	return lifecycle.RequeueAfterInterval(obj), nil
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return lifecycle.Reconcile(ctx, r.Client, req, &sourcev1.Bucket{}, lifecycle.Steps[*sourcev1.Bucket]{
+		Finalize:  r.finalize,
+		Reconcile: r.reconcile,
+	})
 }
 
 // reconcile runs the steps; a returned error means "retry with backoff", and
 // the conditions already say what failed.
 func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.Bucket) error {
-	r.markArtifactInStorage(obj)
+	sourcectl.MarkArtifactInStorage(obj, r.Store)
 
 	opts, err := r.options(ctx, obj)
 	if err != nil {
-		return r.fetchFailed(obj, meta.AuthenticationFailedReason, err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 	}
 	if obj.Spec.STS != nil {
 		lifecycle.Failed(obj, true, BucketOperationFailedReason,
@@ -125,7 +99,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.Bucket) error 
 		Prefix: obj.Spec.Prefix, Ignore: obj.Spec.Ignore, CachedIgnoreFile: state.ignoreFile,
 	})
 	if err != nil {
-		return r.fetchFailed(obj, reasonFor(err), err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), err)
 	}
 	if r.upToDate(obj, snap.Revision) {
 		meta.DeleteCondition(obj, meta.FetchFailedCondition)
@@ -137,7 +111,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.Bucket) error 
 	lifecycle.Progressing(obj, "building artifact for revision '%s'", snap.Revision)
 	dir, err := os.MkdirTemp(r.TempDir, "bucket-")
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 	defer os.RemoveAll(dir)
 
@@ -146,7 +120,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.Bucket) error 
 		Have: have, IgnoreFile: snap.IgnoreFile, MaxBytes: r.MaxBytes, MaxObjects: r.MaxObjects,
 	})
 	if err != nil {
-		return r.fetchFailed(obj, reasonFor(err), err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), err)
 	}
 	log.FromContext(ctx).V(1).Info("downloaded bucket objects", "revision", snap.Revision,
 		"downloaded", stats.Downloaded, "bytes", stats.Bytes, "reused", stats.Reused, "removed", stats.Removed, "ignored", snap.Ignored)
@@ -154,7 +128,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.Bucket) error 
 
 	a, err := r.Store.ArchiveDir(r.ref(obj), dir, snap.Revision, nil)
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 	r.remember(obj, &fetchState{ignoreFile: snap.IgnoreFile, index: snap.Index, digest: a.Digest})
 
@@ -211,40 +185,17 @@ func (r *Reconciler) state(obj *sourcev1.Bucket) *fetchState {
 
 func (r *Reconciler) remember(obj *sourcev1.Bucket, s *fetchState) { r.fetched.Store(r.ref(obj), s) }
 
-func (r *Reconciler) markArtifactInStorage(obj *sourcev1.Bucket) {
-	if obj.Status.Artifact != nil && !r.Store.Exists(*obj.Status.Artifact) {
-		// Storage was lost (e.g. a new pod with an emptyDir): rebuild.
-		meta.MarkFalse(obj, meta.ArtifactInStorageCondition, meta.StorageOperationFailedReason,
-			"artifact for revision '%s' is missing from storage", obj.Status.Artifact.Revision)
-	}
-}
-
-// fetchFailed records a failed fetch. The last artifact stays in storage and in
-// status, so consumers keep working from it.
-func (r *Reconciler) fetchFailed(obj *sourcev1.Bucket, reason string, err error) error {
-	meta.MarkTrue(obj, meta.FetchFailedCondition, reason, "%s", err)
-	lifecycle.Failed(obj, false, reason, "%s", err)
-	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Fetch", "%s", err)
-	return err
-}
-
-func (r *Reconciler) storageFailed(obj *sourcev1.Bucket, err error) error {
-	meta.MarkTrue(obj, meta.StorageOperationFailedCondition, meta.StorageOperationFailedReason, "%s", err)
-	lifecycle.Failed(obj, false, meta.StorageOperationFailedReason, "%s", err)
-	return err
-}
-
-// finalize deletes the object's artifacts and lets the deletion finish.
-func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.Bucket) error {
+// finalize deletes the object's artifacts and forgets its last listing.
+func (r *Reconciler) finalize(_ context.Context, obj *sourcev1.Bucket) error {
 	if err := r.Store.Remove(r.ref(obj)); err != nil {
 		return fmt.Errorf("removing artifacts: %w", err)
 	}
 	r.fetched.Delete(r.ref(obj))
-	return lifecycle.RemoveFinalizer(ctx, r.Client, obj)
+	return nil
 }
 
 func (r *Reconciler) ref(obj *sourcev1.Bucket) artifact.ObjectRef {
-	return artifact.ObjectRef{Kind: sourcev1.BucketKind, Namespace: obj.Namespace, Name: obj.Name}
+	return sourcectl.Ref(sourcev1.BucketKind, obj)
 }
 
 func reasonFor(err error) string {

@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -26,6 +25,7 @@ import (
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/git"
 )
 
@@ -59,8 +59,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.GitRepository{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, lifecycle.ReconcileRequestedPredicate{}))).
+		For(&sourcev1.GitRepository{}, lifecycle.ForPredicates()).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
 			builder.WithPredicates(lifecycle.ArtifactChangedPredicate{})).
 		WithOptions(opts).
@@ -82,45 +81,21 @@ func (r *Reconciler) includers(ctx context.Context, o client.Object) []reconcile
 }
 
 // Reconcile brings one GitRepository's artifact up to date with its remote.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &sourcev1.GitRepository{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, obj)
-	}
-	if _, err := lifecycle.EnsureFinalizer(ctx, r.Client, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	if obj.Spec.Suspend {
-		log.FromContext(ctx).V(1).Info("suspended; skipping")
-		return ctrl.Result{}, nil
-	}
-
-	patcher := lifecycle.NewStatusPatcher(r.Client, obj)
-	defer func() {
-		lifecycle.HandleReconcileRequest(obj)
-		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
-	}()
-
-	// The timeout bounds the work, not the status patch deferred above.
-	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
-	defer cancel()
-	if err := r.reconcile(workCtx, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	return lifecycle.RequeueAfterInterval(obj), nil
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return lifecycle.Reconcile(ctx, r.Client, req, &sourcev1.GitRepository{}, lifecycle.Steps[*sourcev1.GitRepository]{
+		Finalize:  sourcectl.RemoveArtifacts[*sourcev1.GitRepository](r.Store, sourcev1.GitRepositoryKind),
+		Reconcile: r.reconcile,
+	})
 }
 
 // reconcile runs the steps; a returned error means "retry with backoff", and
 // the conditions already say what failed.
 func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository) error {
-	r.markArtifactInStorage(obj)
+	sourcectl.MarkArtifactInStorage(obj, r.Store)
 
 	auth, err := r.auth(ctx, obj)
 	if err != nil {
-		return r.fetchFailed(obj, meta.AuthenticationFailedReason, err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 	}
 	c, err := git.New(obj.Spec.URL, auth)
 	if err != nil {
@@ -131,7 +106,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository)
 
 	rev, err := c.Resolve(ctx, ref)
 	if err != nil {
-		return r.fetchFailed(obj, reasonFor(err), fmt.Errorf("resolving %s: %w", describeRef(ref), err))
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), fmt.Errorf("resolving %s: %w", describeRef(ref), err))
 	}
 	if r.upToDate(obj, rev.Revision) {
 		meta.DeleteCondition(obj, meta.FetchFailedCondition)
@@ -142,13 +117,13 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository)
 	lifecycle.Progressing(obj, "building artifact for revision '%s'", rev.Revision)
 	dir, err := os.MkdirTemp(r.TempDir, "gitrepository-")
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 	defer os.RemoveAll(dir)
 
 	commit, err := c.Checkout(ctx, ref, dir)
 	if err != nil {
-		return r.fetchFailed(obj, reasonFor(err), fmt.Errorf("checking out %s: %w", describeRef(ref), err))
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), fmt.Errorf("checking out %s: %w", describeRef(ref), err))
 	}
 	meta.DeleteCondition(obj, meta.FetchFailedCondition)
 
@@ -166,7 +141,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository)
 	}
 	a, err := r.Store.ArchiveDir(r.ref(obj), dir, commit.Revision, ignoreFilter(ignore))
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 
 	previous := obj.Status.Artifact
@@ -212,38 +187,8 @@ func (r *Reconciler) upToDate(obj *sourcev1.GitRepository, revision string) bool
 	return r.includesUnchanged(obj)
 }
 
-func (r *Reconciler) markArtifactInStorage(obj *sourcev1.GitRepository) {
-	if obj.Status.Artifact != nil && !r.Store.Exists(*obj.Status.Artifact) {
-		// Storage was lost (e.g. a new pod with an emptyDir): rebuild.
-		meta.MarkFalse(obj, meta.ArtifactInStorageCondition, meta.StorageOperationFailedReason, "artifact for revision '%s' is missing from storage", obj.Status.Artifact.Revision)
-	}
-}
-
-// fetchFailed records a failed fetch. The last artifact stays in storage and in
-// status, so consumers keep working from it.
-func (r *Reconciler) fetchFailed(obj *sourcev1.GitRepository, reason string, err error) error {
-	meta.MarkTrue(obj, meta.FetchFailedCondition, reason, "%s", err)
-	lifecycle.Failed(obj, false, reason, "%s", err)
-	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Fetch", "%s", err)
-	return err
-}
-
-func (r *Reconciler) storageFailed(obj *sourcev1.GitRepository, err error) error {
-	meta.MarkTrue(obj, meta.StorageOperationFailedCondition, meta.StorageOperationFailedReason, "%s", err)
-	lifecycle.Failed(obj, false, meta.StorageOperationFailedReason, "%s", err)
-	return err
-}
-
-// finalize deletes the object's artifacts and lets the deletion finish.
-func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.GitRepository) error {
-	if err := r.Store.Remove(r.ref(obj)); err != nil {
-		return fmt.Errorf("removing artifacts: %w", err)
-	}
-	return lifecycle.RemoveFinalizer(ctx, r.Client, obj)
-}
-
 func (r *Reconciler) ref(obj *sourcev1.GitRepository) artifact.ObjectRef {
-	return artifact.ObjectRef{Kind: sourcev1.GitRepositoryKind, Namespace: obj.Namespace, Name: obj.Name}
+	return sourcectl.Ref(sourcev1.GitRepositoryKind, obj)
 }
 
 // secret reads a Secret in the object's namespace; the error never holds its data.

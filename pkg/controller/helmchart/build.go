@@ -16,6 +16,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/controller/helmrepository"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/helm"
 )
 
@@ -103,7 +104,7 @@ func (r *Reconciler) withValuesAndStore(ctx context.Context, obj *sourcev1.HelmC
 	}
 	tmp, err := os.MkdirTemp(r.TempDir, "helmchart-")
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 	defer os.RemoveAll(tmp)
 	c, err = helm.Repackage(c, helm.PackageOptions{ValuesFiles: obj.Spec.ValuesFiles,
@@ -145,7 +146,7 @@ func (r *Reconciler) fromSource(ctx context.Context, obj *sourcev1.HelmChart) er
 
 	tmp, err := os.MkdirTemp(r.TempDir, "helmchart-")
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 	defer os.RemoveAll(tmp)
 	root := filepath.Join(tmp, "source")

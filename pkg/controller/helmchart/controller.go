@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -25,6 +24,7 @@ import (
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/helm"
 )
 
@@ -65,8 +65,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 	}
 	onNewArtifact := builder.WithPredicates(lifecycle.ArtifactChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.HelmChart{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, lifecycle.ReconcileRequestedPredicate{}))).
+		For(&sourcev1.HelmChart{}, lifecycle.ForPredicates()).
 		Watches(&sourcev1.HelmRepository{}, handler.EnqueueRequestsFromMapFunc(r.chartsOf(sourcev1.HelmRepositoryKind)), onNewArtifact).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.chartsOf(sourcev1.GitRepositoryKind)), onNewArtifact).
 		Watches(&sourcev1.Bucket{}, handler.EnqueueRequestsFromMapFunc(r.chartsOf(sourcev1.BucketKind)), onNewArtifact).
@@ -95,35 +94,11 @@ func (r *Reconciler) chartsOf(kind string) handler.MapFunc {
 }
 
 // Reconcile brings one HelmChart's artifact up to date with its source.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &sourcev1.HelmChart{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, obj)
-	}
-	if _, err := lifecycle.EnsureFinalizer(ctx, r.Client, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	if obj.Spec.Suspend {
-		log.FromContext(ctx).V(1).Info("suspended; skipping")
-		return ctrl.Result{}, nil
-	}
-
-	patcher := lifecycle.NewStatusPatcher(r.Client, obj)
-	defer func() {
-		lifecycle.HandleReconcileRequest(obj)
-		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
-	}()
-
-	// The timeout bounds the work, not the status patch deferred above.
-	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
-	defer cancel()
-	if err := r.reconcile(workCtx, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	return lifecycle.RequeueAfterInterval(obj), nil
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return lifecycle.Reconcile(ctx, r.Client, req, &sourcev1.HelmChart{}, lifecycle.Steps[*sourcev1.HelmChart]{
+		Finalize:  sourcectl.RemoveArtifacts[*sourcev1.HelmChart](r.Store, sourcev1.HelmChartKind),
+		Reconcile: r.reconcile,
+	})
 }
 
 // reconcile builds the chart from its source kind; a returned error means
@@ -164,12 +139,12 @@ func (r *Reconciler) keep(obj *sourcev1.HelmChart, sourceRevision string) error 
 func (r *Reconciler) store(ctx context.Context, obj *sourcev1.HelmChart, c *helm.Chart, sourceRevision, verb string) error {
 	f, err := c.Open()
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 	a, err := r.Store.StoreReader(r.ref(obj), f, c.Version(), "tgz")
 	f.Close()
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 	previous := obj.Status.Artifact
 	obj.Status.Artifact = &a
@@ -223,20 +198,6 @@ func (r *Reconciler) failed(obj *sourcev1.HelmChart, reason string, err error) e
 	return err
 }
 
-func (r *Reconciler) storageFailed(obj *sourcev1.HelmChart, err error) error {
-	meta.MarkTrue(obj, meta.StorageOperationFailedCondition, meta.StorageOperationFailedReason, "%s", err)
-	lifecycle.Failed(obj, false, meta.StorageOperationFailedReason, "%s", err)
-	return err
-}
-
-// finalize deletes the object's artifacts and lets the deletion finish.
-func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.HelmChart) error {
-	if err := r.Store.Remove(r.ref(obj)); err != nil {
-		return fmt.Errorf("removing artifacts: %w", err)
-	}
-	return lifecycle.RemoveFinalizer(ctx, r.Client, obj)
-}
-
 func (r *Reconciler) ref(obj *sourcev1.HelmChart) artifact.ObjectRef {
-	return artifact.ObjectRef{Kind: sourcev1.HelmChartKind, Namespace: obj.Namespace, Name: obj.Name}
+	return sourcectl.Ref(sourcev1.HelmChartKind, obj)
 }

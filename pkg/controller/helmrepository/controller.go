@@ -12,17 +12,16 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/helm"
 )
 
@@ -43,43 +42,18 @@ type Reconciler struct {
 // reconcile requests and every spec.interval.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.HelmRepository{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, lifecycle.ReconcileRequestedPredicate{}))).
+		For(&sourcev1.HelmRepository{}, lifecycle.ForPredicates()).
 		WithOptions(opts).
 		Named("helmrepository").
 		Complete(r)
 }
 
 // Reconcile brings one HelmRepository's index artifact up to date.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &sourcev1.HelmRepository{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, obj)
-	}
-	if _, err := lifecycle.EnsureFinalizer(ctx, r.Client, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	if obj.Spec.Suspend {
-		log.FromContext(ctx).V(1).Info("suspended; skipping")
-		return ctrl.Result{}, nil
-	}
-
-	patcher := lifecycle.NewStatusPatcher(r.Client, obj)
-	defer func() {
-		lifecycle.HandleReconcileRequest(obj)
-		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
-	}()
-
-	// The timeout bounds the work, not the status patch deferred above.
-	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
-	defer cancel()
-	if err := r.reconcile(workCtx, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	return lifecycle.RequeueAfterInterval(obj), nil
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return lifecycle.Reconcile(ctx, r.Client, req, &sourcev1.HelmRepository{}, lifecycle.Steps[*sourcev1.HelmRepository]{
+		Finalize:  sourcectl.RemoveArtifacts[*sourcev1.HelmRepository](r.Store, sourcev1.HelmRepositoryKind),
+		Reconcile: r.reconcile,
+	})
 }
 
 // reconcile runs the steps; a returned error means "retry with backoff", and
@@ -87,12 +61,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.HelmRepository) error {
 	opts, err := Options(ctx, r.Client, obj)
 	if err != nil {
-		return r.fetchFailed(obj, meta.AuthenticationFailedReason, err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 	}
 	if obj.IsOCI() {
 		return r.reconcileOCI(ctx, obj, opts)
 	}
-	r.markArtifactInStorage(obj)
+	sourcectl.MarkArtifactInStorage(obj, r.Store)
 
 	repo, err := helm.NewRepository(obj.Spec.URL, opts, r.Cache)
 	if err != nil {
@@ -100,7 +74,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.HelmRepository
 	}
 	idx, err := repo.FetchIndex(ctx)
 	if err != nil {
-		return r.fetchFailed(obj, reasonFor(err), err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), err)
 	}
 	meta.DeleteCondition(obj, meta.FetchFailedCondition)
 
@@ -111,7 +85,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.HelmRepository
 	lifecycle.Progressing(obj, "storing index revision '%s'", idx.Digest)
 	a, err := r.storeIndex(obj, idx)
 	if err != nil {
-		return r.storageFailed(obj, err)
+		return sourcectl.StorageFailed(obj, err)
 	}
 
 	previous := obj.Status.Artifact
@@ -150,7 +124,7 @@ func (r *Reconciler) storeIndex(obj *sourcev1.HelmRepository, idx *helm.Index) (
 func (r *Reconciler) reconcileOCI(ctx context.Context, obj *sourcev1.HelmRepository, opts helm.Options) error {
 	if obj.Status.Artifact != nil { // the type changed from default: drop the old index
 		if err := r.Store.Remove(r.ref(obj)); err != nil {
-			return r.storageFailed(obj, fmt.Errorf("removing the index of the former default repository: %w", err))
+			return sourcectl.StorageFailed(obj, fmt.Errorf("removing the index of the former default repository: %w", err))
 		}
 		obj.Status.Artifact, obj.Status.URL = nil, ""
 		meta.DeleteCondition(obj, meta.ArtifactInStorageCondition)
@@ -166,7 +140,7 @@ func (r *Reconciler) reconcileOCI(ctx context.Context, obj *sourcev1.HelmReposit
 	}
 	if opts.Username != "" {
 		if err := o.Login(ctx); err != nil {
-			return r.fetchFailed(obj, meta.AuthenticationFailedReason, err)
+			return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 		}
 	}
 	meta.DeleteCondition(obj, meta.FetchFailedCondition)
@@ -176,13 +150,6 @@ func (r *Reconciler) reconcileOCI(ctx context.Context, obj *sourcev1.HelmReposit
 	return nil
 }
 
-func (r *Reconciler) markArtifactInStorage(obj *sourcev1.HelmRepository) {
-	if obj.Status.Artifact != nil && !r.Store.Exists(*obj.Status.Artifact) {
-		meta.MarkFalse(obj, meta.ArtifactInStorageCondition, meta.StorageOperationFailedReason,
-			"artifact for revision '%s' is missing from storage", obj.Status.Artifact.Revision)
-	}
-}
-
 // clientFailed records an invalid URL (stalled: only a spec change fixes
 // it) or invalid TLS data in a secret (retried: the secret can be fixed).
 func (r *Reconciler) clientFailed(obj *sourcev1.HelmRepository, err error) error {
@@ -190,34 +157,11 @@ func (r *Reconciler) clientFailed(obj *sourcev1.HelmRepository, err error) error
 		lifecycle.Failed(obj, true, meta.InvalidURLReason, "%s", err)
 		return nil
 	}
-	return r.fetchFailed(obj, meta.AuthenticationFailedReason, err)
-}
-
-// fetchFailed records a failed fetch. The last artifact stays in storage and in
-// status, so consumers keep working from it.
-func (r *Reconciler) fetchFailed(obj *sourcev1.HelmRepository, reason string, err error) error {
-	meta.MarkTrue(obj, meta.FetchFailedCondition, reason, "%s", err)
-	lifecycle.Failed(obj, false, reason, "%s", err)
-	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Fetch", "%s", err)
-	return err
-}
-
-func (r *Reconciler) storageFailed(obj *sourcev1.HelmRepository, err error) error {
-	meta.MarkTrue(obj, meta.StorageOperationFailedCondition, meta.StorageOperationFailedReason, "%s", err)
-	lifecycle.Failed(obj, false, meta.StorageOperationFailedReason, "%s", err)
-	return err
-}
-
-// finalize deletes the object's artifacts and lets the deletion finish.
-func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.HelmRepository) error {
-	if err := r.Store.Remove(r.ref(obj)); err != nil {
-		return fmt.Errorf("removing artifacts: %w", err)
-	}
-	return lifecycle.RemoveFinalizer(ctx, r.Client, obj)
+	return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 }
 
 func (r *Reconciler) ref(obj *sourcev1.HelmRepository) artifact.ObjectRef {
-	return artifact.ObjectRef{Kind: sourcev1.HelmRepositoryKind, Namespace: obj.Namespace, Name: obj.Name}
+	return sourcectl.Ref(sourcev1.HelmRepositoryKind, obj)
 }
 
 func reasonFor(err error) string {

@@ -16,17 +16,16 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/git"
 	"github.com/tether-gitops/tether/pkg/source/oci"
 )
@@ -56,49 +55,24 @@ type Reconciler struct {
 // reconcile requests and every spec.interval.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.OCIRepository{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, lifecycle.ReconcileRequestedPredicate{}))).
+		For(&sourcev1.OCIRepository{}, lifecycle.ForPredicates()).
 		WithOptions(opts).
 		Named("ocirepository").
 		Complete(r)
 }
 
 // Reconcile brings one OCIRepository's artifact up to date with its registry.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &sourcev1.OCIRepository{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, obj)
-	}
-	if _, err := lifecycle.EnsureFinalizer(ctx, r.Client, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	if obj.Spec.Suspend {
-		log.FromContext(ctx).V(1).Info("suspended; skipping")
-		return ctrl.Result{}, nil
-	}
-
-	patcher := lifecycle.NewStatusPatcher(r.Client, obj)
-	defer func() {
-		lifecycle.HandleReconcileRequest(obj)
-		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
-	}()
-
-	// The timeout bounds the fetch only: the deferred status patch uses ctx.
-	fetchCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
-	defer cancel()
-	if err := r.reconcile(fetchCtx, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	return lifecycle.RequeueAfterInterval(obj), nil
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return lifecycle.Reconcile(ctx, r.Client, req, &sourcev1.OCIRepository{}, lifecycle.Steps[*sourcev1.OCIRepository]{
+		Finalize:  sourcectl.RemoveArtifacts[*sourcev1.OCIRepository](r.Store, sourcev1.OCIRepositoryKind),
+		Reconcile: r.reconcile,
+	})
 }
 
 // reconcile runs the steps; a returned error means "retry with backoff", and
 // the conditions already say what failed.
 func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.OCIRepository) error {
-	r.markArtifactInStorage(obj)
+	sourcectl.MarkArtifactInStorage(obj, r.Store)
 	if stalled := unsupported(obj); stalled != "" {
 		lifecycle.Failed(obj, true, OCIArtifactPullFailedReason, "%s", stalled)
 		return nil
@@ -106,7 +80,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.OCIRepository)
 
 	opts, err := r.options(ctx, obj)
 	if err != nil {
-		return r.fetchFailed(obj, meta.AuthenticationFailedReason, err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 	}
 	c, err := oci.New(obj.Spec.URL, opts)
 	switch {
@@ -117,7 +91,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.OCIRepository)
 		lifecycle.Failed(obj, true, OCIArtifactPullFailedReason, "%s", err)
 		return nil
 	case err != nil:
-		return r.fetchFailed(obj, reasonFor(err), err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), err)
 	}
 
 	res, err := c.Resolve(ctx, refOf(obj))
@@ -126,7 +100,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.OCIRepository)
 		return nil
 	}
 	if err != nil {
-		return r.fetchFailed(obj, reasonFor(err), err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), err)
 	}
 	if r.upToDate(obj, res.Revision) {
 		meta.DeleteCondition(obj, meta.FetchFailedCondition)
@@ -137,7 +111,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.OCIRepository)
 	lifecycle.Progressing(obj, "building artifact for revision '%s'", res.Revision)
 	layer, err := c.Layer(ctx, res, obj.GetLayerMediaType())
 	if err != nil {
-		return r.fetchFailed(obj, reasonFor(err), err)
+		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), err)
 	}
 	var a meta.Artifact
 	if obj.GetLayerOperation() == sourcev1.OCILayerCopy {
@@ -177,12 +151,12 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.OCIRepository)
 func (r *Reconciler) extractLayer(obj *sourcev1.OCIRepository, layer *oci.Layer, revision string) (meta.Artifact, error) {
 	tmp, err := os.MkdirTemp(r.TempDir, "ocirepository-")
 	if err != nil {
-		return meta.Artifact{}, r.storageFailed(obj, err)
+		return meta.Artifact{}, sourcectl.StorageFailed(obj, err)
 	}
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "content")
 	if err := layer.Extract(dir, r.Limits); err != nil {
-		return meta.Artifact{}, r.fetchFailed(obj, reasonFor(err), fmt.Errorf("%w: the artifact was not updated", err))
+		return meta.Artifact{}, sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), fmt.Errorf("%w: the artifact was not updated", err))
 	}
 	ignore, err := git.LoadIgnore(dir, obj.Spec.Ignore)
 	if err != nil {
@@ -193,7 +167,7 @@ func (r *Reconciler) extractLayer(obj *sourcev1.OCIRepository, layer *oci.Layer,
 		return !ignore(strings.TrimPrefix(rel, "./"), d.IsDir())
 	})
 	if err != nil {
-		return meta.Artifact{}, r.storageFailed(obj, err)
+		return meta.Artifact{}, sourcectl.StorageFailed(obj, err)
 	}
 	return a, nil
 }
@@ -207,12 +181,12 @@ func (r *Reconciler) copyLayer(obj *sourcev1.OCIRepository, layer *oci.Layer, re
 	}
 	rc, err := layer.Open(max)
 	if err != nil {
-		return meta.Artifact{}, r.fetchFailed(obj, reasonFor(err), err)
+		return meta.Artifact{}, sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), err)
 	}
 	defer rc.Close()
 	a, err := r.Store.StoreReader(r.ref(obj), rc, revision, layer.FileExt())
 	if err != nil {
-		return meta.Artifact{}, r.fetchFailed(obj, OCIArtifactLayerOperationFailedReason,
+		return meta.Artifact{}, sourcectl.FetchFailed(obj, r.Recorder, "Fetch", OCIArtifactLayerOperationFailedReason,
 			fmt.Errorf("copying layer %s of %s: %w", layer.Digest, obj.Spec.URL, err))
 	}
 	return a, nil
@@ -227,39 +201,8 @@ func (r *Reconciler) upToDate(obj *sourcev1.OCIRepository, revision string) bool
 		reflect.DeepEqual(obj.Spec.LayerSelector, obj.Status.ObservedLayerSelector)
 }
 
-func (r *Reconciler) markArtifactInStorage(obj *sourcev1.OCIRepository) {
-	if obj.Status.Artifact != nil && !r.Store.Exists(*obj.Status.Artifact) {
-		// Storage was lost (e.g. a new pod with an emptyDir): rebuild.
-		meta.MarkFalse(obj, meta.ArtifactInStorageCondition, meta.StorageOperationFailedReason,
-			"artifact for revision '%s' is missing from storage", obj.Status.Artifact.Revision)
-	}
-}
-
-// fetchFailed records a failed fetch. The last artifact stays in storage and in
-// status, so consumers keep working from it.
-func (r *Reconciler) fetchFailed(obj *sourcev1.OCIRepository, reason string, err error) error {
-	meta.MarkTrue(obj, meta.FetchFailedCondition, reason, "%s", err)
-	lifecycle.Failed(obj, false, reason, "%s", err)
-	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Fetch", "%s", err)
-	return err
-}
-
-func (r *Reconciler) storageFailed(obj *sourcev1.OCIRepository, err error) error {
-	meta.MarkTrue(obj, meta.StorageOperationFailedCondition, meta.StorageOperationFailedReason, "%s", err)
-	lifecycle.Failed(obj, false, meta.StorageOperationFailedReason, "%s", err)
-	return err
-}
-
-// finalize deletes the object's artifacts and lets the deletion finish.
-func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.OCIRepository) error {
-	if err := r.Store.Remove(r.ref(obj)); err != nil {
-		return fmt.Errorf("removing artifacts: %w", err)
-	}
-	return lifecycle.RemoveFinalizer(ctx, r.Client, obj)
-}
-
 func (r *Reconciler) ref(obj *sourcev1.OCIRepository) artifact.ObjectRef {
-	return artifact.ObjectRef{Kind: sourcev1.OCIRepositoryKind, Namespace: obj.Namespace, Name: obj.Name}
+	return sourcectl.Ref(sourcev1.OCIRepositoryKind, obj)
 }
 
 // unsupported names a spec field this reconciler cannot honour yet.

@@ -1,0 +1,65 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+)
+
+// Steps are what one kind's reconciler adds to the lifecycle every kind shares.
+type Steps[T Object] struct {
+	// Finalize cleans up after a deleted object; the finalizer is removed after it succeeds.
+	Finalize func(ctx context.Context, obj T) error
+	// Reconcile does the kind's work within spec.timeout. It records its
+	// outcome in the object's conditions; an error retries with backoff.
+	Reconcile func(ctx context.Context, obj T) error
+}
+
+// Reconcile runs the shared recipe around a kind's steps: get the object →
+// on deletion finalize → ensure the finalizer → skip when suspended → do the
+// work under spec.timeout → write the status in one patch → requeue on the interval.
+func Reconcile[T Object](ctx context.Context, c client.Client, req ctrl.Request, obj T, steps Steps[T]) (result ctrl.Result, retErr error) {
+	if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.GetDeletionTimestamp().IsZero() {
+		if steps.Finalize != nil {
+			if err := steps.Finalize(ctx, obj); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		return ctrl.Result{}, RemoveFinalizer(ctx, c, obj)
+	}
+	if _, err := EnsureFinalizer(ctx, c, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	if obj.IsSuspended() {
+		log.FromContext(ctx).V(1).Info("suspended; skipping")
+		return ctrl.Result{}, nil
+	}
+
+	patcher := NewStatusPatcher(c, obj)
+	defer func() {
+		HandleReconcileRequest(obj)
+		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
+	}()
+
+	// The timeout bounds the work, not the status patch deferred above.
+	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
+	defer cancel()
+	if err := steps.Reconcile(workCtx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	return RequeueAfterInterval(obj), nil
+}
+
+// ForPredicates are the events of its own kind that a reconciler acts on: a
+// spec change (new generation) or a reconcile request; status updates are not.
+func ForPredicates() builder.Predicates {
+	return builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, ReconcileRequestedPredicate{}))
+}
