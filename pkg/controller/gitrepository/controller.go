@@ -11,7 +11,6 @@ import (
 	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -189,18 +188,6 @@ func (r *Reconciler) upToDate(obj *sourcev1.GitRepository, revision string) bool
 
 func (r *Reconciler) ref(obj *sourcev1.GitRepository) artifact.ObjectRef {
 	return sourcectl.Ref(sourcev1.GitRepositoryKind, obj)
-}
-
-// secret reads a Secret in the object's namespace; the error never holds its data.
-func (r *Reconciler) secret(ctx context.Context, obj *sourcev1.GitRepository, name string) (*corev1.Secret, error) {
-	var s corev1.Secret
-	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("secret %q not found in namespace %q: create it or fix spec.secretRef", name, obj.Namespace)
-		}
-		return nil, fmt.Errorf("reading secret %q: %w", name, err)
-	}
-	return &s, nil
 }
 
 func refOf(obj *sourcev1.GitRepository) git.Ref {

@@ -13,6 +13,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/git"
 )
 
@@ -22,7 +23,7 @@ func (r *Reconciler) auth(ctx context.Context, obj *sourcev1.GitRepository) (git
 	if obj.Spec.SecretRef == nil {
 		return git.Auth{}, nil
 	}
-	s, err := r.secret(ctx, obj, obj.Spec.SecretRef.Name)
+	s, err := sourcectl.Secret(ctx, r.Client, obj.Namespace, obj.Spec.SecretRef.Name, "spec.secretRef")
 	if err != nil {
 		return git.Auth{}, err
 	}
@@ -56,7 +57,7 @@ func (r *Reconciler) verify(ctx context.Context, obj *sourcev1.GitRepository, co
 	if mode != sourcev1.ModeGitHEAD {
 		return fail(fmt.Errorf("verification mode %q is not supported yet: use %q", mode, sourcev1.ModeGitHEAD))
 	}
-	s, err := r.secret(ctx, obj, obj.Spec.Verification.SecretRef.Name)
+	s, err := sourcectl.Secret(ctx, r.Client, obj.Namespace, obj.Spec.Verification.SecretRef.Name, "spec.verify.secretRef")
 	if err != nil {
 		return fail(err)
 	}

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/helm"
 )
 
@@ -26,7 +26,7 @@ func Options(ctx context.Context, c client.Reader, obj *sourcev1.HelmRepository)
 	opts := helm.Options{Timeout: obj.GetTimeout(), PlainHTTP: obj.Spec.Insecure}
 	opts.PassCredentials = obj.Spec.PassCredentials
 	if ref := obj.Spec.SecretRef; ref != nil {
-		s, err := secret(ctx, c, obj.Namespace, ref.Name, "spec.secretRef")
+		s, err := sourcectl.Secret(ctx, c, obj.Namespace, ref.Name, "spec.secretRef")
 		if err != nil {
 			return opts, err
 		}
@@ -43,7 +43,7 @@ func Options(ctx context.Context, c client.Reader, obj *sourcev1.HelmRepository)
 		setTLS(&opts.Auth, s)
 	}
 	if ref := obj.Spec.CertSecretRef; ref != nil {
-		s, err := secret(ctx, c, obj.Namespace, ref.Name, "spec.certSecretRef")
+		s, err := sourcectl.Secret(ctx, c, obj.Namespace, ref.Name, "spec.certSecretRef")
 		if err != nil {
 			return opts, err
 		}
@@ -63,17 +63,6 @@ func setTLS(a *helm.Auth, s *corev1.Secret) {
 	if v := s.Data["tls.key"]; len(v) > 0 {
 		a.KeyPEM = v
 	}
-}
-
-func secret(ctx context.Context, c client.Reader, ns, name, field string) (*corev1.Secret, error) {
-	var s corev1.Secret
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("secret %q not found in namespace %q: create it or fix %s", name, ns, field)
-		}
-		return nil, fmt.Errorf("reading secret %q: %w", name, err)
-	}
-	return &s, nil
 }
 
 // dockerCredentials picks the entry of a .dockerconfigjson for the registry host.

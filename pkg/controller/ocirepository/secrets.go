@@ -4,24 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/oci"
-)
-
-// Keys of the Secrets an OCIRepository refers to.
-const (
-	CAKey        = "ca.crt"
-	CertKey      = "tls.crt"
-	KeyKey       = "tls.key"
-	ProxyAddress = "address"
-	ProxyUser    = "username"
-	ProxyPass    = "password"
 )
 
 // options builds the registry client's options from the spec and its
@@ -34,7 +23,7 @@ func (r *Reconciler) options(ctx context.Context, obj *sourcev1.OCIRepository) (
 	o := oci.Options{Insecure: obj.Spec.Insecure, UserAgent: r.UserAgent}
 	var configs []namedConfig
 	if ref := obj.Spec.SecretRef; ref != nil {
-		s, err := r.secret(ctx, obj, ref.Name, "spec.secretRef")
+		s, err := sourcectl.Secret(ctx, r.Client, obj.Namespace, ref.Name, "spec.secretRef")
 		if err != nil {
 			return o, err
 		}
@@ -50,7 +39,7 @@ func (r *Reconciler) options(ctx context.Context, obj *sourcev1.OCIRepository) (
 			return o, fmt.Errorf("reading service account %q (spec.serviceAccountName): %w", sa, client.IgnoreNotFound(err))
 		}
 		for _, ps := range acct.ImagePullSecrets {
-			s, err := r.secret(ctx, obj, ps.Name, "the imagePullSecrets of service account "+sa)
+			s, err := sourcectl.Secret(ctx, r.Client, obj.Namespace, ps.Name, "the imagePullSecrets of service account "+sa)
 			if err != nil {
 				return o, err
 			}
@@ -67,28 +56,22 @@ func (r *Reconciler) options(ctx context.Context, obj *sourcev1.OCIRepository) (
 		o.DockerConfigJSON = merged
 	}
 	if ref := obj.Spec.CertSecretRef; ref != nil {
-		s, err := r.secret(ctx, obj, ref.Name, "spec.certSecretRef")
+		s, err := sourcectl.Secret(ctx, r.Client, obj.Namespace, ref.Name, "spec.certSecretRef")
 		if err != nil {
 			return o, err
 		}
-		o.CA, o.CertPEM, o.KeyPEM = s.Data[CAKey], s.Data[CertKey], s.Data[KeyKey]
-		if len(o.CA) == 0 && len(o.CertPEM) == 0 {
-			return o, fmt.Errorf("secret %q holds neither %q nor %q", ref.Name, CAKey, CertKey)
+		if o.CA, o.CertPEM, o.KeyPEM, err = sourcectl.TLS(s); err != nil {
+			return o, err
 		}
 	}
 	if ref := obj.Spec.ProxySecretRef; ref != nil {
-		s, err := r.secret(ctx, obj, ref.Name, "spec.proxySecretRef")
+		s, err := sourcectl.Secret(ctx, r.Client, obj.Namespace, ref.Name, "spec.proxySecretRef")
 		if err != nil {
 			return o, err
 		}
-		u, err := url.Parse(string(s.Data[ProxyAddress]))
-		if err != nil || u.Host == "" {
-			return o, fmt.Errorf("secret %q: %q must be a proxy URL such as http://proxy:3128", ref.Name, ProxyAddress)
+		if o.Proxy, err = sourcectl.Proxy(s); err != nil {
+			return o, err
 		}
-		if user := string(s.Data[ProxyUser]); user != "" {
-			u.User = url.UserPassword(user, string(s.Data[ProxyPass]))
-		}
-		o.Proxy = u
 	}
 	return o, nil
 }
@@ -116,16 +99,4 @@ func mergeDockerConfigs(cs []namedConfig) ([]byte, error) {
 		}
 	}
 	return json.Marshal(map[string]any{"auths": auths})
-}
-
-// secret reads a Secret in the object's namespace; the error never holds its data.
-func (r *Reconciler) secret(ctx context.Context, obj *sourcev1.OCIRepository, name, field string) (*corev1.Secret, error) {
-	var s corev1.Secret
-	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("secret %q not found in namespace %q: create it or fix %s", name, obj.Namespace, field)
-		}
-		return nil, fmt.Errorf("reading secret %q: %w", name, err)
-	}
-	return &s, nil
 }
