@@ -66,6 +66,12 @@ func Binaries() (string, error) {
 // with --leader-elect=false and extraArgs, its state (storage, log) in the
 // cluster's work dir, and stops with the cluster.
 func Main(m *testing.M, cluster **testcluster.Cluster, reconciler **Reconciler, extraArgs ...string) {
+	MainWith(m, nil, cluster, reconciler, extraArgs...)
+}
+
+// MainWith is Main with the cluster's options changed by configure (e.g.
+// WithNodes, for tests whose Deployments must become available).
+func MainWith(m *testing.M, configure func(*testcluster.Options), cluster **testcluster.Cluster, reconciler **Reconciler, extraArgs ...string) {
 	scheme := runtime.NewScheme()
 	if err := apis.AddToScheme(scheme); err != nil {
 		panic(err)
@@ -76,6 +82,9 @@ func Main(m *testing.M, cluster **testcluster.Cluster, reconciler **Reconciler, 
 		os.Exit(1)
 	}
 	opts := testcluster.Options{Scheme: scheme, CRDDirs: []string{filepath.Join(root, "manifests", "crds")}}
+	if configure != nil {
+		configure(&opts)
+	}
 	testcluster.Main(m, opts, func(c *testcluster.Cluster) error {
 		*cluster = c
 		r, err := Start(c, c.WorkDir, append([]string{"--leader-elect=false"}, extraArgs...)...)

@@ -15,6 +15,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/controller/gitrepository"
 	"github.com/tether-gitops/tether/pkg/controller/helmchart"
 	"github.com/tether-gitops/tether/pkg/controller/helmrepository"
+	"github.com/tether-gitops/tether/pkg/controller/kustomization"
 	"github.com/tether-gitops/tether/pkg/controller/ocirepository"
 	"github.com/tether-gitops/tether/pkg/source/helm"
 	"github.com/tether-gitops/tether/pkg/version"
@@ -63,6 +64,9 @@ func setupControllers(mgr manager.Manager, o Options) error {
 		}},
 		{"HelmChart", func() error {
 			return (&helmchart.Reconciler{Client: c, Store: store, Recorder: events, Cache: helmCache}).SetupWithManager(mgr, copts)
+		}},
+		{"Kustomization", func() error {
+			return (&kustomization.Reconciler{Client: c, Config: mgr.GetConfig(), Store: store, Recorder: events}).SetupWithManager(mgr, copts)
 		}},
 	}
 	for _, s := range setups {

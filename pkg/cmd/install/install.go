@@ -124,7 +124,7 @@ func Apply(ctx context.Context, f *cmdutil.Factory, io *iostreams.IOStreams, obj
 	defer cancel()
 
 	io.Step("applying %d objects", len(objs))
-	changes, err := ssa.New(c, FieldManager).ApplyAllStaged(ctx, objs, timeout)
+	changes, err := ssa.New(c, FieldManager).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{WaitTimeout: timeout})
 	for _, ch := range changes {
 		if ch.Action != ssa.Unchanged {
 			io.Success("%s", ch)

@@ -3,12 +3,17 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/tether-gitops/tether/pkg/apis/meta"
+	"github.com/tether-gitops/tether/pkg/metrics"
 )
 
 // Steps are what one kind's reconciler adds to the lifecycle every kind shares.
@@ -24,7 +29,11 @@ type Steps[T Object] struct {
 // on deletion finalize → ensure the finalizer → skip when suspended → do the
 // work under spec.timeout → write the status in one patch → requeue on the interval.
 func Reconcile[T Object](ctx context.Context, c client.Client, req ctrl.Request, obj T, steps Steps[T]) (result ctrl.Result, retErr error) {
+	kind := Kind(c.Scheme(), obj)
 	if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.DeleteReady(kind, req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
@@ -33,6 +42,7 @@ func Reconcile[T Object](ctx context.Context, c client.Client, req ctrl.Request,
 				return ctrl.Result{}, err
 			}
 		}
+		metrics.DeleteReady(kind, req.Namespace, req.Name)
 		return ctrl.Result{}, RemoveFinalizer(ctx, c, obj)
 	}
 	if _, err := EnsureFinalizer(ctx, c, obj); err != nil {
@@ -43,20 +53,43 @@ func Reconcile[T Object](ctx context.Context, c client.Client, req ctrl.Request,
 		return ctrl.Result{}, nil
 	}
 
+	start := time.Now()
 	patcher := NewStatusPatcher(c, obj)
 	defer func() {
 		HandleReconcileRequest(obj)
 		retErr = errors.Join(retErr, patcher.Patch(ctx, obj))
+		metrics.ObserveReconcile(kind, time.Since(start))
+		ready := ""
+		if cond := meta.GetCondition(obj, meta.ReadyCondition); cond != nil {
+			ready = string(cond.Status)
+		}
+		metrics.SetReady(kind, obj.GetNamespace(), obj.GetName(), ready)
 	}()
 
 	// The timeout bounds the work, not the status patch deferred above.
 	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
 	defer cancel()
 	if err := steps.Reconcile(workCtx, obj); err != nil {
+		var rq *requeue
+		if errors.As(err, &rq) {
+			return ctrl.Result{RequeueAfter: rq.after}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	return RequeueAfterInterval(obj), nil
 }
+
+// requeue is returned by a step whose outcome is recorded in the object's
+// conditions and that must be looked at again after a given time rather
+// than on the interval or with backoff.
+type requeue struct{ after time.Duration }
+
+func (r *requeue) Error() string { return "requeue after " + r.after.String() }
+
+// RequeueAfter ends a step: the status is written and the object is
+// reconciled again after d (e.g. a health check in progress, or
+// spec.retryInterval after a recorded failure).
+func RequeueAfter(d time.Duration) error { return &requeue{after: d} }
 
 // ForPredicates are the events of its own kind that a reconciler acts on: a
 // spec change (new generation) or a reconcile request; status updates are not.

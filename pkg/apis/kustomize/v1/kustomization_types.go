@@ -48,6 +48,12 @@ type KustomizationSpec struct {
 	// +required
 	Prune bool `json:"prune"`
 
+	// PruneLimit refuses to prune more than a share of the inventory in one
+	// reconcile, so that a bad commit (an emptied directory, a wrong path)
+	// cannot wipe what the Kustomization manages. Without it there is no limit.
+	// +optional
+	PruneLimit *PruneLimit `json:"pruneLimit,omitempty"`
+
 	// Wait waits for all applied objects to be ready; healthChecks are then
 	// ignored.
 	// +optional
@@ -165,6 +171,21 @@ type KustomizationSpec struct {
 	// +optional
 	DeletionPolicy string `json:"deletionPolicy,omitempty"`
 }
+
+// PruneLimit bounds how much one reconcile may prune.
+type PruneLimit struct {
+	// Percent of the objects in the inventory that one reconcile may delete.
+	// A reconcile that would delete more deletes nothing and reports
+	// PruneLimitExceeded; raise the limit (or remove it) to let it through.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +required
+	Percent int32 `json:"percent"`
+}
+
+// PruneLimitExceededReason means a reconcile would have pruned more objects
+// than spec.pruneLimit allows, and pruned none.
+const PruneLimitExceededReason = "PruneLimitExceeded"
 
 // CustomHealthCheck assesses the health of objects of one kind with CEL
 // expressions evaluated against the object.

@@ -1,0 +1,264 @@
+// Package kustomization reconciles Kustomizations: it builds a path of a
+// source's artifact with kustomize, applies the result with server-side
+// apply, prunes what left the build, and checks the health of what it applied.
+package kustomization
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
+	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
+	"github.com/tether-gitops/tether/pkg/apis/meta"
+	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/artifact"
+	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+)
+
+// FieldManager is the server-side apply field manager of applied objects.
+const FieldManager = "tether"
+
+// Labels put on every applied object: they tell `tether trace` and users
+// which Kustomization manages it, and guard pruning against deleting an
+// object another Kustomization has taken over.
+const (
+	NameLabel      = "kustomize.tether.dev/name"
+	NamespaceLabel = "kustomize.tether.dev/namespace"
+)
+
+const (
+	sourceIndexKey     = ".spec.sourceRef"
+	dependencyIndexKey = ".spec.dependsOn"
+)
+
+// Reconciler reconciles Kustomization objects.
+type Reconciler struct {
+	// Client reads Tether's kinds from the manager's cache.
+	client.Client
+	// Config is the reconciler's own REST config, from which the clients
+	// that apply (as the reconciler, or impersonating a service account)
+	// are made. Applied objects are read directly, never cached.
+	Config   *rest.Config
+	Store    *artifact.Store
+	Recorder recorder.EventRecorder
+	// Concurrency bounds the API requests of one Kustomization's apply.
+	Concurrency int
+	// TempDir holds extracted artifacts; empty means os.TempDir.
+	TempDir string
+
+	clients   *clientCache
+	workspace *workspace
+	health    *healthTracker
+}
+
+// SetupWithManager registers the controller: it reconciles on spec changes,
+// reconcile requests, a new artifact of its source, and a dependency that
+// becomes ready.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	ctx := context.Background()
+	r.clients = newClientCache(r.Config, mgr.GetScheme(), mgr.GetRESTMapper(), mgr.GetHTTPClient())
+	r.workspace = newWorkspace(r.Store, r.TempDir)
+	r.health = newHealthTracker()
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &kustomizev1.Kustomization{}, sourceIndexKey, func(o client.Object) []string {
+		ks := o.(*kustomizev1.Kustomization)
+		ref := ks.Spec.SourceRef
+		return []string{objectKey(ref.Kind, namespaceOr(ref.Namespace, ks.Namespace), ref.Name)}
+	}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &kustomizev1.Kustomization{}, dependencyIndexKey, func(o client.Object) []string {
+		ks := o.(*kustomizev1.Kustomization)
+		keys := make([]string, 0, len(ks.Spec.DependsOn))
+		for _, d := range ks.Spec.DependsOn {
+			keys = append(keys, objectKey(dependencyKind(d), namespaceOr(d.Namespace, ks.Namespace), d.Name))
+		}
+		return keys
+	}); err != nil {
+		return err
+	}
+	onNewArtifact := builder.WithPredicates(lifecycle.ArtifactChangedPredicate{})
+	onReady := builder.WithPredicates(readyChangedPredicate{})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kustomizev1.Kustomization{}, lifecycle.ForPredicates()).
+		Watches(&sourcev1.GitRepository{}, r.enqueueBy(sourceIndexKey, sourcev1.GitRepositoryKind), onNewArtifact).
+		Watches(&sourcev1.OCIRepository{}, r.enqueueBy(sourceIndexKey, sourcev1.OCIRepositoryKind), onNewArtifact).
+		Watches(&sourcev1.Bucket{}, r.enqueueBy(sourceIndexKey, sourcev1.BucketKind), onNewArtifact).
+		Watches(&kustomizev1.Kustomization{}, r.enqueueBy(dependencyIndexKey, kustomizev1.KustomizationKind), onReady).
+		Watches(&helmv1.HelmRelease{}, r.enqueueBy(dependencyIndexKey, helmv1.HelmReleaseKind), onReady).
+		WithOptions(opts).
+		Named("kustomization").
+		Complete(r)
+}
+
+func objectKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }
+
+func namespaceOr(ns, def string) string {
+	if ns == "" {
+		return def
+	}
+	return ns
+}
+
+func dependencyKind(d meta.DependencyReference) string {
+	if d.Kind == "" {
+		return kustomizev1.KustomizationKind
+	}
+	return d.Kind
+}
+
+// enqueueBy maps an object of kind to the Kustomizations whose index key
+// names it.
+func (r *Reconciler) enqueueBy(index, kind string) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list kustomizev1.KustomizationList
+		if err := r.List(ctx, &list, client.MatchingFields{index: objectKey(kind, o.GetNamespace(), o.GetName())}); err != nil {
+			log.FromContext(ctx).Error(err, "listing the Kustomizations that use an object", "kind", kind, "name", o.GetName())
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for i := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+		return reqs
+	})
+}
+
+// readyChangedPredicate passes updates of a dependency that became Ready or
+// applied a new revision, which is when its dependents may proceed.
+type readyChangedPredicate struct{ predicate.Funcs }
+
+func (readyChangedPredicate) Create(event.CreateEvent) bool { return false }
+func (readyChangedPredicate) Delete(event.DeleteEvent) bool { return false }
+func (readyChangedPredicate) Update(e event.UpdateEvent) bool {
+	oldO, ok1 := e.ObjectOld.(meta.Reconcilable)
+	newO, ok2 := e.ObjectNew.(meta.Reconcilable)
+	if !ok1 || !ok2 {
+		return false
+	}
+	return meta.IsReady(newO) && (!meta.IsReady(oldO) || oldO.GetObservedGeneration() != newO.GetObservedGeneration() ||
+		appliedRevision(oldO) != appliedRevision(newO))
+}
+
+func appliedRevision(o meta.Reconcilable) string {
+	switch v := o.(type) {
+	case *kustomizev1.Kustomization:
+		return v.Status.LastAppliedRevision
+	case *helmv1.HelmRelease:
+		return v.Status.LastAttemptedRevision
+	}
+	return ""
+}
+
+// Reconcile brings the objects of one Kustomization in line with its source.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return lifecycle.Reconcile(ctx, r.Client, req, &kustomizev1.Kustomization{}, lifecycle.Steps[*kustomizev1.Kustomization]{
+		Finalize:  r.finalize,
+		Reconcile: r.reconcile,
+	})
+}
+
+// reconcile: dependencies ready → source artifact → (health check still in
+// progress? check it) → build → apply → prune → health → status.
+func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomization) error {
+	key := client.ObjectKeyFromObject(ks)
+	if err := r.checkDependencies(ctx, ks); err != nil {
+		r.health.forget(key)
+		return r.fail(ctx, ks, meta.DependencyNotReadyReason, err)
+	}
+	src, err := r.source(ctx, ks)
+	if err != nil {
+		r.health.forget(key)
+		return r.fail(ctx, ks, meta.ArtifactFailedReason, err)
+	}
+	revision := src.GetArtifact().Revision
+
+	// A health check under way for this very generation and revision is
+	// continued, without building and applying again.
+	if p, ok := r.health.get(key, pendingKey(ks, revision)); ok {
+		return r.checkHealth(ctx, ks, revision, p)
+	}
+
+	ks.Status.LastAttemptedRevision = revision
+	objs, err := r.build(ctx, ks, src)
+	if err != nil {
+		return r.fail(ctx, ks, meta.BuildFailedReason, err)
+	}
+	c, err := r.clients.forKustomization(ctx, r.Client, ks)
+	if err != nil {
+		return r.fail(ctx, ks, meta.AccessDeniedReason, err)
+	}
+	changes, applyErr := r.apply(ctx, ks, c, objs)
+	if applyErr != nil {
+		return r.fail(ctx, ks, meta.ReconciliationFailedReason, applyErr)
+	}
+	if err := r.prune(ctx, ks, c, objs); err != nil {
+		reason := meta.PruneFailedReason
+		if isPruneLimit(err) {
+			reason = kustomizev1.PruneLimitExceededReason
+		}
+		return r.fail(ctx, ks, reason, err)
+	}
+	r.recordApplied(ctx, ks, revision, changes)
+
+	checks, err := r.healthChecks(ks, objs)
+	if err != nil {
+		return r.fail(ctx, ks, meta.HealthCheckFailedReason, err)
+	}
+	if len(checks) == 0 {
+		return r.succeed(ctx, ks, revision)
+	}
+	p := &pendingHealth{key: pendingKey(ks, revision), objs: checks, client: c,
+		started: time.Now(), deadline: time.Now().Add(ks.GetTimeout())}
+	r.health.set(key, p)
+	return r.checkHealth(ctx, ks, revision, p)
+}
+
+// finalize deletes the applied objects when the deletion policy says so,
+// unless the Kustomization is suspended.
+func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization) error {
+	r.health.forget(client.ObjectKeyFromObject(ks))
+	if ks.Spec.Suspend || ks.Status.Inventory == nil || len(ks.Status.Inventory.Entries) == 0 {
+		return nil
+	}
+	policy := ks.GetDeletionPolicy()
+	if policy == kustomizev1.DeletionPolicyOrphan || (policy == kustomizev1.DeletionPolicyMirrorPrune && !ks.Spec.Prune) {
+		return nil
+	}
+	c, err := r.clients.forKustomization(ctx, r.Client, ks)
+	if err != nil {
+		return fmt.Errorf("deleting the objects of %s/%s: %w", ks.Namespace, ks.Name, err)
+	}
+	objs, err := inventoryObjects(ks.Status.Inventory)
+	if err != nil {
+		return err
+	}
+	changes, err := r.newSSA(c).DeleteAll(ctx, objs, r.deleteOptions(ks))
+	if err != nil {
+		return fmt.Errorf("deleting the objects of %s/%s: %w", ks.Namespace, ks.Name, err)
+	}
+	if deleted := changes.Changed(); len(deleted) > 0 {
+		log.FromContext(ctx).Info("deleted the applied objects", "changes", deleted.Summary())
+	}
+	if policy == kustomizev1.DeletionPolicyWaitForTermination {
+		return r.newSSA(c).WaitForDeletion(ctx, objs, ks.GetTimeout())
+	}
+	return nil
+}
+
+func objectName(ks *kustomizev1.Kustomization) types.NamespacedName {
+	return client.ObjectKeyFromObject(ks)
+}

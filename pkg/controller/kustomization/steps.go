@@ -1,0 +1,371 @@
+package kustomization
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
+	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
+	"github.com/tether-gitops/tether/pkg/apis/meta"
+	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/metrics"
+	"github.com/tether-gitops/tether/pkg/ssa"
+)
+
+// checkDependencies returns an error naming the first dependency that is not
+// Ready at its latest generation and revision.
+func (r *Reconciler) checkDependencies(ctx context.Context, ks *kustomizev1.Kustomization) error {
+	for _, d := range ks.Spec.DependsOn {
+		key := client.ObjectKey{Namespace: namespaceOr(d.Namespace, ks.Namespace), Name: d.Name}
+		var dep lifecycle.Object
+		kind := dependencyKind(d)
+		switch kind {
+		case kustomizev1.KustomizationKind:
+			dep = &kustomizev1.Kustomization{}
+		case helmv1.HelmReleaseKind:
+			dep = &helmv1.HelmRelease{}
+		default:
+			return fmt.Errorf("dependency %s %s: kind must be Kustomization or HelmRelease", kind, key)
+		}
+		if err := r.Get(ctx, key, dep); err != nil {
+			if apierrors.IsNotFound(err) {
+				return fmt.Errorf("dependency %s %s not found", kind, key)
+			}
+			return fmt.Errorf("dependency %s %s: %w", kind, key, err)
+		}
+		switch {
+		case dep.GetGeneration() != dep.GetObservedGeneration() || !meta.IsReady(dep):
+			return fmt.Errorf("dependency %s %s is not ready", kind, key)
+		case kind == kustomizev1.KustomizationKind:
+			st := dep.(*kustomizev1.Kustomization).Status
+			if st.LastAppliedRevision != st.LastAttemptedRevision {
+				return fmt.Errorf("dependency %s %s is not ready: revision %s is being applied", kind, key, st.LastAttemptedRevision)
+			}
+		}
+	}
+	return nil
+}
+
+// source returns the source with an artifact to build from.
+func (r *Reconciler) source(ctx context.Context, ks *kustomizev1.Kustomization) (meta.Source, error) {
+	ref := ks.Spec.SourceRef
+	key := client.ObjectKey{Namespace: namespaceOr(ref.Namespace, ks.Namespace), Name: ref.Name}
+	var src interface {
+		meta.Source
+		client.Object
+	}
+	switch ref.Kind {
+	case sourcev1.GitRepositoryKind:
+		src = &sourcev1.GitRepository{}
+	case sourcev1.OCIRepositoryKind:
+		src = &sourcev1.OCIRepository{}
+	case sourcev1.BucketKind:
+		src = &sourcev1.Bucket{}
+	default:
+		return nil, fmt.Errorf("source kind %q is not supported: use GitRepository, OCIRepository or Bucket", ref.Kind)
+	}
+	if err := r.Get(ctx, key, src); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("source %s %s not found", ref.Kind, key)
+		}
+		return nil, fmt.Errorf("source %s %s: %w", ref.Kind, key, err)
+	}
+	if src.GetArtifact() == nil {
+		msg := "no artifact yet"
+		if c := meta.GetCondition(src, meta.ReadyCondition); c != nil && c.Status != "True" {
+			msg = c.Message
+		}
+		return nil, fmt.Errorf("source %s %s not ready: %s", ref.Kind, key, msg)
+	}
+	return src, nil
+}
+
+// apply adds the ownership labels and applies the objects.
+func (r *Reconciler) apply(ctx context.Context, ks *kustomizev1.Kustomization, c client.Client, objs []*unstructured.Unstructured) (ssa.ChangeSet, error) {
+	for _, u := range objs {
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[NameLabel] = ks.Name
+		labels[NamespaceLabel] = ks.Namespace
+		u.SetLabels(labels)
+	}
+	changes, err := r.newSSA(c).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{Force: ks.Spec.Force, WaitTimeout: ks.GetTimeout()})
+	for _, a := range []ssa.Action{ssa.Created, ssa.Configured, ssa.Unchanged, ssa.Skipped} {
+		metrics.CountApplied(string(a), changes.Count(a))
+	}
+	if err != nil {
+		// Objects written before the failure join the inventory, so that a
+		// later prune can find them.
+		if written := changes.Changed(); len(written) > 0 {
+			ks.Status.Inventory = mergeInventory(ks.Status.Inventory, objs, written)
+		}
+		return changes, err
+	}
+	return changes, nil
+}
+
+func (r *Reconciler) newSSA(c client.Client) *ssa.Manager {
+	m := ssa.New(c, FieldManager)
+	if r.Concurrency > 0 {
+		m.Concurrency = r.Concurrency
+	}
+	return m
+}
+
+// prune deletes what the last inventory has and the new build has not, then
+// records the new inventory.
+func (r *Reconciler) prune(ctx context.Context, ks *kustomizev1.Kustomization, c client.Client, objs []*unstructured.Unstructured) error {
+	newInv := inventoryOf(objs)
+	defer func() { ks.Status.Inventory = newInv }()
+	if !ks.Spec.Prune || ks.Status.Inventory == nil {
+		return nil
+	}
+	stale, err := staleObjects(ks.Status.Inventory, newInv)
+	if err != nil {
+		return err
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	if l := ks.Spec.PruneLimit; l != nil {
+		total := len(ks.Status.Inventory.Entries)
+		if len(stale)*100 > int(l.Percent)*total {
+			// Keep the old entries so that the objects are still known.
+			newInv = mergeInventory(newInv, stale, nil)
+			return &pruneLimitError{stale: len(stale), total: total, percent: l.Percent}
+		}
+	}
+	changes, err := r.newSSA(c).DeleteAll(ctx, stale, r.deleteOptions(ks))
+	metrics.CountApplied(string(ssa.Deleted), changes.Count(ssa.Deleted))
+	if deleted := changes.Changed(); len(deleted) > 0 {
+		log.FromContext(ctx).Info("pruned", "changes", deleted.Summary(), "objects", subjects(deleted))
+		r.Recorder.Eventf(ks, nil, corev1.EventTypeNormal, "Pruned", "Prune", "%s", lines(deleted))
+	}
+	if err != nil {
+		newInv = mergeInventory(newInv, stale, nil)
+		return fmt.Errorf("pruning: %w", err)
+	}
+	return nil
+}
+
+type pruneLimitError struct {
+	stale, total int
+	percent      int32
+}
+
+func (e *pruneLimitError) Error() string {
+	return fmt.Sprintf("pruning %d of %d objects (%d%%) exceeds spec.pruneLimit.percent=%d: nothing was pruned; if this is intended, raise or remove spec.pruneLimit",
+		e.stale, e.total, e.stale*100/e.total, e.percent)
+}
+
+func isPruneLimit(err error) bool {
+	var pl *pruneLimitError
+	return errors.As(err, &pl)
+}
+
+func (r *Reconciler) deleteOptions(ks *kustomizev1.Kustomization) ssa.DeleteOptions {
+	return ssa.DeleteOptions{Owner: map[string]string{NameLabel: ks.Name, NamespaceLabel: ks.Namespace}}
+}
+
+// recordApplied logs and reports, in one event, what the apply changed.
+func (r *Reconciler) recordApplied(ctx context.Context, ks *kustomizev1.Kustomization, revision string, changes ssa.ChangeSet) {
+	changed := changes.Changed()
+	log.FromContext(ctx).Info("applied", "revision", revision, "changes", changes.Summary())
+	if len(changed) > 0 {
+		r.Recorder.Eventf(ks, nil, corev1.EventTypeNormal, "Applied", "Apply", "revision %s\n%s", revision, lines(changed))
+	}
+}
+
+func lines(cs ssa.ChangeSet) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.String()
+	}
+	return strings.Join(out, "\n")
+}
+
+func subjects(cs ssa.ChangeSet) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Subject
+	}
+	return out
+}
+
+// healthChecks returns the objects whose health is the Kustomization's: all
+// applied ones with spec.wait, else spec.healthChecks.
+func (r *Reconciler) healthChecks(ks *kustomizev1.Kustomization, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	if ks.Spec.Wait {
+		out := make([]*unstructured.Unstructured, 0, len(objs))
+		for _, u := range objs {
+			if u.GetAnnotations()[ssa.ReconcileAnnotation] != ssa.DisabledValue {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
+	out := make([]*unstructured.Unstructured, 0, len(ks.Spec.HealthChecks))
+	for _, hc := range ks.Spec.HealthChecks {
+		gv, err := schema.ParseGroupVersion(hc.APIVersion)
+		if err != nil {
+			return nil, fmt.Errorf("spec.healthChecks: %s %s: invalid apiVersion %q", hc.Kind, hc.Name, hc.APIVersion)
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gv.WithKind(hc.Kind))
+		u.SetName(hc.Name)
+		u.SetNamespace(hc.Namespace)
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// checkHealth checks the pending objects once; while some still progress it
+// requeues soon instead of holding a worker, so that one slow Deployment never
+// stalls other Kustomizations.
+func (r *Reconciler) checkHealth(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth) error {
+	key := client.ObjectKeyFromObject(ks)
+	report, err := r.newSSA(p.client).Health(ctx, p.objs)
+	switch {
+	case err != nil:
+		r.health.forget(key)
+		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("checking health: %w", err))
+	case report.Ready():
+		r.health.forget(key)
+		meta.MarkTrue(ks, meta.HealthyCondition, meta.SucceededReason, "%d objects healthy", len(p.objs))
+		return r.succeed(ctx, ks, revision)
+	case len(report.Failed) > 0:
+		r.health.forget(key)
+		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("health check failed for %s", report))
+	case time.Now().After(p.deadline):
+		r.health.forget(key)
+		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("health check timed out after %s waiting for %s", ks.GetTimeout(), report))
+	}
+	p.objs = pendingOnly(p.objs, report)
+	msg := fmt.Sprintf("waiting for %d of %d objects to become healthy: %s", len(report.Pending), len(p.objs), report)
+	meta.MarkUnknown(ks, meta.HealthyCondition, meta.ProgressingReason, "%s", msg)
+	meta.MarkUnknown(ks, meta.ReadyCondition, meta.ProgressingReason, "%s", msg)
+	meta.MarkTrue(ks, meta.ReconcilingCondition, meta.ProgressingReason, "%s", msg)
+	return lifecycle.RequeueAfter(p.nextPoll())
+}
+
+// pendingOnly keeps the objects that were not yet Current, so that later
+// polls read only those.
+func pendingOnly(objs []*unstructured.Unstructured, report ssa.HealthReport) []*unstructured.Unstructured {
+	pending := map[string]bool{}
+	for _, h := range report.Pending {
+		pending[h.Subject] = true
+	}
+	out := objs[:0:0]
+	for _, u := range objs {
+		if pending[ssa.Subject(u)] {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (r *Reconciler) succeed(ctx context.Context, ks *kustomizev1.Kustomization, revision string) error {
+	wasReady := meta.IsReady(ks) && ks.Status.LastAppliedRevision == revision
+	ks.Status.LastAppliedRevision = revision
+	lifecycle.Succeeded(ks, meta.ReconciliationSucceededReason, "Applied revision: %s", revision)
+	if !wasReady {
+		r.Recorder.Eventf(ks, nil, corev1.EventTypeNormal, meta.ReconciliationSucceededReason, "Reconcile", "Applied revision: %s", revision)
+	}
+	return nil
+}
+
+// fail records a failure and retries after spec.retryInterval. Failures that
+// a retry alone cannot fix are still retried: the cluster or a dependency may
+// change under them.
+func (r *Reconciler) fail(ctx context.Context, ks *kustomizev1.Kustomization, reason string, err error) error {
+	prev := meta.GetCondition(ks, meta.ReadyCondition)
+	lifecycle.Failed(ks, false, reason, "%s", err)
+	if reason != meta.DependencyNotReadyReason {
+		ks.SetObservedGeneration(ks.GetGeneration())
+	}
+	if prev == nil || prev.Reason != reason || prev.Message != err.Error() {
+		r.Recorder.Eventf(ks, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", err)
+		log.FromContext(ctx).Info("reconcile failed", "reason", reason, "error", err.Error())
+	}
+	return lifecycle.RequeueAfter(lifecycle.Jitter(ks.GetRetryInterval()))
+}
+
+// inventoryOf records objs as inventory entries, sorted for a stable status.
+func inventoryOf(objs []*unstructured.Unstructured) *kustomizev1.ResourceInventory {
+	inv := &kustomizev1.ResourceInventory{Entries: make([]kustomizev1.ResourceRef, 0, len(objs))}
+	for _, u := range objs {
+		inv.Entries = append(inv.Entries, kustomizev1.ResourceRef{ID: ssa.ObjectID(u), Version: u.GroupVersionKind().Version})
+	}
+	sort.Slice(inv.Entries, func(i, j int) bool { return inv.Entries[i].ID < inv.Entries[j].ID })
+	return inv
+}
+
+// mergeInventory adds to inv the objects of objs that written names (all
+// objs when written is nil).
+func mergeInventory(inv *kustomizev1.ResourceInventory, objs []*unstructured.Unstructured, written ssa.ChangeSet) *kustomizev1.ResourceInventory {
+	names := map[string]bool{}
+	for _, c := range written {
+		names[c.Subject] = true
+	}
+	var add []*unstructured.Unstructured
+	for _, u := range objs {
+		if written == nil || names[ssa.Subject(u)] {
+			add = append(add, u)
+		}
+	}
+	seen := map[string]bool{}
+	out := &kustomizev1.ResourceInventory{}
+	if inv != nil {
+		for _, e := range inv.Entries {
+			seen[e.ID] = true
+			out.Entries = append(out.Entries, e)
+		}
+	}
+	for _, e := range inventoryOf(add).Entries {
+		if !seen[e.ID] {
+			out.Entries = append(out.Entries, e)
+		}
+	}
+	sort.Slice(out.Entries, func(i, j int) bool { return out.Entries[i].ID < out.Entries[j].ID })
+	return out
+}
+
+// staleObjects returns the objects of old that are not in cur.
+func staleObjects(old, cur *kustomizev1.ResourceInventory) ([]*unstructured.Unstructured, error) {
+	keep := map[string]bool{}
+	for _, e := range cur.Entries {
+		keep[e.ID] = true
+	}
+	var stale []*unstructured.Unstructured
+	for _, e := range old.Entries {
+		if keep[e.ID] {
+			continue
+		}
+		u, err := ssa.ObjectFromID(e.ID, e.Version)
+		if err != nil {
+			return nil, err
+		}
+		stale = append(stale, u)
+	}
+	// Namespaces last, so that their objects go first and one at a time.
+	sort.SliceStable(stale, func(i, j int) bool { return stale[j].GetKind() == "Namespace" && stale[i].GetKind() != "Namespace" })
+	return stale, nil
+}
+
+func inventoryObjects(inv *kustomizev1.ResourceInventory) ([]*unstructured.Unstructured, error) {
+	return staleObjects(inv, &kustomizev1.ResourceInventory{})
+}

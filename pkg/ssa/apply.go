@@ -1,0 +1,366 @@
+package ssa
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// ApplyOptions tune ApplyAllStaged.
+type ApplyOptions struct {
+	// Force recreates any object whose update fails on an immutable field;
+	// without it only objects annotated tether.dev/force: enabled are.
+	Force bool
+	// WaitTimeout bounds the wait for CRDs to be established between stages.
+	WaitTimeout time.Duration
+}
+
+// plan is what applying one object will do, decided by a dry-run.
+type plan struct {
+	desired  *unstructured.Unstructured
+	action   Action
+	recreate bool
+}
+
+// Apply applies one object (see ApplyAllStaged), reporting what it did.
+func (m *Manager) Apply(ctx context.Context, u *unstructured.Unstructured, opts ApplyOptions) (Change, error) {
+	cs, err := m.applyStage(ctx, []*unstructured.Unstructured{u}, opts)
+	if len(cs) == 0 {
+		return Change{Subject: Subject(u)}, err
+	}
+	return cs[0], err
+}
+
+// ApplyAllStaged applies objs with server-side apply. Cluster definitions
+// (CustomResourceDefinitions, Namespaces, ClusterRoles) go first and the CRDs
+// are waited for, so that objects of their kinds can be applied next. Before
+// anything is written every kind is checked to be known to the cluster or
+// defined by a CRD in objs, and each stage is dry-run in full before any of
+// its objects is written: a bad object fails the stage with nothing of it
+// applied. Only objects that the dry-run shows would change are written, so
+// re-applying an unchanged set sends no write.
+func (m *Manager) ApplyAllStaged(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (ChangeSet, error) {
+	if err := m.Validate(objs); err != nil {
+		return nil, err
+	}
+	var defs, rest, crds []*unstructured.Unstructured
+	for _, u := range objs {
+		if isClusterDefinition(u) {
+			defs = append(defs, u)
+			if isCRD(u) {
+				crds = append(crds, u)
+			}
+		} else {
+			rest = append(rest, u)
+		}
+	}
+	var changes ChangeSet
+	if len(defs) > 0 {
+		cs, err := m.applyStage(ctx, defs, opts)
+		changes = append(changes, cs...)
+		if err != nil {
+			return changes, err
+		}
+		if len(crds) > 0 {
+			timeout := opts.WaitTimeout
+			if timeout <= 0 {
+				timeout = time.Minute
+			}
+			if err := m.waitEstablished(ctx, crds, timeout); err != nil {
+				return changes, err
+			}
+		}
+	}
+	cs, err := m.applyStage(ctx, rest, opts)
+	return append(changes, cs...), err
+}
+
+// Validate checks, before anything is applied, that every object has a kind
+// the cluster knows (or that a CRD among objs defines), a namespace when its
+// kind is namespaced, and no namespace when it is not (which is dropped, as
+// kubectl does). A namespace of a kind defined in objs is assumed namespaced
+// as its CRD says.
+func (m *Manager) Validate(objs []*unstructured.Unstructured) error {
+	defined := map[schema.GroupKind]bool{}
+	for _, u := range objs {
+		if isCRD(u) {
+			group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+			scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope")
+			defined[schema.GroupKind{Group: group, Kind: kind}] = scope == "Namespaced"
+		}
+	}
+	var errs []error
+	for _, u := range objs {
+		gvk := u.GroupVersionKind()
+		if gvk.Kind == "" || gvk.Version == "" {
+			errs = append(errs, fmt.Errorf("%s: object has no apiVersion or kind", Subject(u)))
+			continue
+		}
+		namespaced, isDefined := defined[gvk.GroupKind()]
+		if !isDefined {
+			mapping, err := m.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+			if err != nil {
+				if meta.IsNoMatchError(err) {
+					errs = append(errs, fmt.Errorf("%s: no kind %s is known to the cluster: install its CRD first, or add it to the same build", Subject(u), gvk.GroupVersion().WithKind(gvk.Kind)))
+					continue
+				}
+				return fmt.Errorf("%s: looking up the kind: %w", Subject(u), err)
+			}
+			namespaced = mapping.Scope.Name() == meta.RESTScopeNameNamespace
+		}
+		switch {
+		case namespaced && u.GetNamespace() == "":
+			errs = append(errs, fmt.Errorf("%s: namespaced object without a namespace: set metadata.namespace or spec.targetNamespace", Subject(u)))
+		case !namespaced && u.GetNamespace() != "":
+			u.SetNamespace("")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// applyStage dry-runs all objects of a stage, then writes those that change.
+func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (ChangeSet, error) {
+	plans := make([]plan, len(objs))
+	err := m.each(ctx, len(objs), func(ctx context.Context, i int) error {
+		p, err := m.plan(ctx, objs[i], opts)
+		plans[i] = p
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = m.each(ctx, len(plans), func(ctx context.Context, i int) error {
+		p := &plans[i]
+		if p.action != Created && p.action != Configured {
+			return nil
+		}
+		if p.recreate {
+			if err := m.recreate(ctx, p.desired); err != nil {
+				return err
+			}
+		}
+		return m.apply(ctx, p.desired, false)
+	})
+	changes := make(ChangeSet, len(plans))
+	for i, p := range plans {
+		changes[i] = Change{Subject: Subject(objs[i]), Action: p.action}
+	}
+	return changes, err
+}
+
+// plan decides what applying u does: skip it, leave it, create or configure it.
+func (m *Manager) plan(ctx context.Context, u *unstructured.Unstructured, opts ApplyOptions) (plan, error) {
+	p := plan{desired: u}
+	live, err := m.get(ctx, u)
+	if err != nil {
+		return p, err
+	}
+	switch {
+	case annotation(u, ReconcileAnnotation) == DisabledValue, annotation(live, ReconcileAnnotation) == DisabledValue:
+		p.action = Skipped
+		return p, nil
+	case live != nil && annotation(u, SSAAnnotation) == IfNotPresentValue:
+		p.action = Skipped
+		return p, nil
+	}
+	dry := u.DeepCopy()
+	if err := m.apply(ctx, dry, true); err != nil {
+		field, immutable := immutableField(err)
+		if !immutable || live == nil {
+			return p, err
+		}
+		if !opts.Force && annotation(u, ForceAnnotation) != EnabledValue {
+			return p, fmt.Errorf("%s: %s is immutable and changed: set spec.force or annotate the object with %s: %s to recreate it", Subject(u), field, ForceAnnotation, EnabledValue)
+		}
+		p.action, p.recreate = Configured, true
+		return p, nil
+	}
+	switch {
+	case live == nil:
+		p.action = Created
+	case sameState(live, dry):
+		p.action = Unchanged
+	default:
+		p.action = Configured
+	}
+	return p, nil
+}
+
+func (m *Manager) get(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(u.GroupVersionKind())
+	err := m.client.Get(ctx, client.ObjectKeyFromObject(u), live)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%s: reading the live object: %w", Subject(u), err)
+	}
+	return live, nil
+}
+
+// apply server-side applies u (in place: u becomes the server's answer),
+// taking ownership of fields other managers changed, which reverts drift.
+func (m *Manager) apply(ctx context.Context, u *unstructured.Unstructured, dryRun bool) error {
+	u.SetResourceVersion("")
+	u.SetManagedFields(nil)
+	opts := []client.ApplyOption{client.FieldOwner(m.fieldManager), client.ForceOwnership}
+	if dryRun {
+		opts = append(opts, client.DryRunAll)
+	}
+	if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), opts...); err != nil {
+		verb := "apply"
+		if dryRun {
+			verb = "dry-run apply"
+		}
+		return fmt.Errorf("%s: %s failed: %w", Subject(u), verb, err)
+	}
+	return nil
+}
+
+// recreate deletes u and waits until it is gone, so that it can be created
+// with a changed immutable field.
+func (m *Manager) recreate(ctx context.Context, u *unstructured.Unstructured) error {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(u.GroupVersionKind())
+	live.SetNamespace(u.GetNamespace())
+	live.SetName(u.GetName())
+	if err := m.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: deleting to recreate: %w", Subject(u), err)
+	}
+	return wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		got, err := m.get(ctx, u)
+		return got == nil, err
+	})
+}
+
+// sameState reports whether the dry-run result equals the live object, apart
+// from bookkeeping that a dry-run changes without a real change.
+func sameState(live, dry *unstructured.Unstructured) bool {
+	strip := func(u *unstructured.Unstructured) map[string]any {
+		c := u.DeepCopy()
+		c.SetManagedFields(nil)
+		c.SetResourceVersion("")
+		c.SetGeneration(0)
+		return c.Object
+	}
+	return equality.Semantic.DeepEqual(strip(live), strip(dry))
+}
+
+// immutableField recognises the API server's refusal to change an immutable
+// field and returns that field's path.
+func immutableField(err error) (string, bool) {
+	var se *apierrors.StatusError
+	if !errors.As(err, &se) || !apierrors.IsInvalid(err) {
+		return "", false
+	}
+	if d := se.Status().Details; d != nil {
+		for _, c := range d.Causes {
+			if strings.Contains(c.Message, "immutable") || strings.Contains(c.Message, "Forbidden: updates to") {
+				return c.Field, true
+			}
+		}
+	}
+	if strings.Contains(se.Error(), "immutable") {
+		return "a field", true
+	}
+	return "", false
+}
+
+// waitEstablished waits until the CRDs can serve their kinds.
+func (m *Manager) waitEstablished(ctx context.Context, crds []*unstructured.Unstructured, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		for _, crd := range crds {
+			live, err := m.get(ctx, crd)
+			if err != nil || live == nil {
+				return false, err
+			}
+			conds, _, _ := unstructured.NestedSlice(live.Object, "status", "conditions")
+			established := false
+			for _, c := range conds {
+				cm, _ := c.(map[string]any)
+				if cm["type"] == "Established" && cm["status"] == "True" {
+					established = true
+				}
+			}
+			if !established {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		names := make([]string, len(crds))
+		for i, c := range crds {
+			names[i] = c.GetName()
+		}
+		sort.Strings(names)
+		return fmt.Errorf("CRDs not established within %s: %s", timeout, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+func isCRD(u *unstructured.Unstructured) bool {
+	return u.GroupVersionKind().GroupKind() == schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+}
+
+// isClusterDefinition reports whether other objects may need u to exist
+// first: their kind's CRD, their Namespace, the ClusterRole they bind.
+func isClusterDefinition(u *unstructured.Unstructured) bool {
+	gk := u.GroupVersionKind().GroupKind()
+	switch {
+	case isCRD(u):
+		return true
+	case gk == schema.GroupKind{Kind: "Namespace"}:
+		return true
+	case gk == schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:
+		return true
+	}
+	return false
+}
+
+// each runs fn for 0..n-1 with at most m.Concurrency in flight and returns
+// all errors joined, sorted so that messages are stable.
+func (m *Manager) each(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	limit := m.Concurrency
+	if limit < 1 {
+		limit = 1
+	}
+	sem := make(chan struct{}, limit)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(ctx, i); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errors.Join(errs...)
+}
