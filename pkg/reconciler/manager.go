@@ -38,6 +38,8 @@ const LeaderElectionID = "tether-reconciler-leader"
 type Options struct {
 	Kubeconfig              string
 	Concurrent              int
+	KubeAPIQPS              float64
+	KubeAPIBurst            int
 	WatchAllNamespaces      bool
 	RuntimeNamespace        string
 	LogLevel                string
@@ -81,6 +83,8 @@ func DefaultOptions() Options {
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig to use when running outside a cluster (default: in-cluster config, then $KUBECONFIG)")
 	fs.IntVar(&o.Concurrent, "concurrent", o.Concurrent, "objects of each kind reconciled at the same time")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "client-side limit of requests per second to the Kubernetes API; 0 or less: none, the API server's priority and fairness decide")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "burst of requests allowed above --kube-api-qps")
 	fs.BoolVar(&o.WatchAllNamespaces, "watch-all-namespaces", o.WatchAllNamespaces, "watch objects in all namespaces; false limits the reconciler to --runtime-namespace")
 	fs.StringVar(&o.RuntimeNamespace, "runtime-namespace", o.RuntimeNamespace, "namespace the reconciler runs in (default $RUNTIME_NAMESPACE, else tether-system)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")
@@ -147,6 +151,13 @@ func Run(o Options) error {
 	cfg, err := restConfig(o.Kubeconfig)
 	if err != nil {
 		return err
+	}
+	// client-go's default of 5 requests per second would throttle an apply
+	// of a few hundred objects to minutes; without a client-side limit the
+	// API server's priority and fairness protects it.
+	cfg.QPS, cfg.Burst = -1, 0
+	if o.KubeAPIQPS > 0 {
+		cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), max(o.KubeAPIBurst, int(o.KubeAPIQPS))
 	}
 	mgr, err := NewManager(cfg, o)
 	if err != nil {
@@ -228,6 +239,7 @@ func checkCRDs(mgr manager.Manager) error {
 func restConfig(kubeconfig string) (*rest.Config, error) {
 	if kubeconfig == "" {
 		if cfg, err := rest.InClusterConfig(); err == nil {
+			cfg.UserAgent = "tether-reconciler/" + version.Get()
 			return cfg, nil
 		}
 	}
