@@ -66,7 +66,8 @@ func setupControllers(mgr manager.Manager, o Options) error {
 			return (&helmchart.Reconciler{Client: c, Store: store, Recorder: events, Cache: helmCache}).SetupWithManager(mgr, copts)
 		}},
 		{"Kustomization", func() error {
-			return (&kustomization.Reconciler{Client: c, Config: mgr.GetConfig(), Store: store, Recorder: events}).SetupWithManager(mgr, copts)
+			return (&kustomization.Reconciler{Client: c, Config: mgr.GetConfig(), Store: store, Recorder: events,
+				DefaultServiceAccount: o.DefaultServiceAccount, NoCrossNamespaceRefs: o.NoCrossNamespaceRefs}).SetupWithManager(mgr, copts)
 		}},
 	}
 	for _, s := range setups {

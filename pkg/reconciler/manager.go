@@ -50,6 +50,10 @@ type Options struct {
 	LeaderElectionNamespace string
 	GracefulShutdown        time.Duration
 
+	// Multi-tenancy lockdown.
+	DefaultServiceAccount string
+	NoCrossNamespaceRefs  bool
+
 	// Artifact storage.
 	StoragePath       string
 	StorageAddr       string
@@ -97,6 +101,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.StorageAddr, "storage-addr", o.StorageAddr, "address the artifact HTTP server listens on")
 	fs.StringVar(&o.StorageAdvAddr, "storage-adv-addr", o.StorageAdvAddr, "host[:port] advertised in status.artifact.url (default: this host's name and the --storage-addr port)")
 	fs.IntVar(&o.ArtifactRetention, "artifact-retention", o.ArtifactRetention, "artifacts kept per source, the current one included")
+	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", o.DefaultServiceAccount, "service account, in each Kustomization's namespace, impersonated when spec.serviceAccountName is empty (multi-tenancy: a tenant then cannot apply as the reconciler)")
+	fs.BoolVar(&o.NoCrossNamespaceRefs, "no-cross-namespace-refs", o.NoCrossNamespaceRefs, "refuse sourceRef and dependsOn entries that name another namespace (multi-tenancy)")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "how long running reconciles may take to finish on shutdown")
 }
 

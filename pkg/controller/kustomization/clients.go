@@ -39,8 +39,9 @@ func newClientCache(cfg *rest.Config, scheme *runtime.Scheme, mapper apimeta.RES
 const maxClients = 256
 
 // forKustomization returns the client to apply ks with: the target cluster
-// of spec.kubeConfig (else this one), as spec.serviceAccountName when set.
-func (cc *clientCache) forKustomization(ctx context.Context, r client.Reader, ks *kustomizev1.Kustomization) (client.Client, error) {
+// of spec.kubeConfig (else this one), as the service account sa (in ks's
+// namespace) when set.
+func (cc *clientCache) forKustomization(ctx context.Context, r client.Reader, ks *kustomizev1.Kustomization, sa string) (client.Client, error) {
 	cfg, key := cc.cfg, "local"
 	remote := ks.Spec.KubeConfig != nil
 	if remote {
@@ -59,7 +60,7 @@ func (cc *clientCache) forKustomization(ctx context.Context, r client.Reader, ks
 		}
 		key = fmt.Sprintf("remote/%s/%s/%s", s.Namespace, s.Name, s.ResourceVersion)
 	}
-	if sa := ks.Spec.ServiceAccountName; sa != "" {
+	if sa != "" {
 		cfg = rest.CopyConfig(cfg)
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: fmt.Sprintf("system:serviceaccount:%s:%s", ks.Namespace, sa)}
 		key += "/sa/" + ks.Namespace + "/" + sa

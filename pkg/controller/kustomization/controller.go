@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -59,6 +58,11 @@ type Reconciler struct {
 	Concurrency int
 	// TempDir holds extracted artifacts; empty means os.TempDir.
 	TempDir string
+	// DefaultServiceAccount is impersonated when spec.serviceAccountName is
+	// empty, so that a tenant cannot apply with the reconciler's rights.
+	DefaultServiceAccount string
+	// NoCrossNamespaceRefs refuses sources and dependencies in other namespaces.
+	NoCrossNamespaceRefs bool
 
 	clients   *clientCache
 	workspace *workspace
@@ -175,6 +179,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // progress? check it) → build → apply → prune → health → status.
 func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomization) error {
 	key := client.ObjectKeyFromObject(ks)
+	if err := r.checkAccess(ks); err != nil {
+		r.health.forget(key)
+		return r.fail(ctx, ks, meta.AccessDeniedReason, err)
+	}
 	if err := r.checkDependencies(ctx, ks); err != nil {
 		r.health.forget(key)
 		return r.fail(ctx, ks, meta.DependencyNotReadyReason, err)
@@ -197,7 +205,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 	if err != nil {
 		return r.fail(ctx, ks, meta.BuildFailedReason, err)
 	}
-	c, err := r.clients.forKustomization(ctx, r.Client, ks)
+	c, err := r.clients.forKustomization(ctx, r.Client, ks, r.serviceAccount(ks))
 	if err != nil {
 		return r.fail(ctx, ks, meta.AccessDeniedReason, err)
 	}
@@ -238,7 +246,7 @@ func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization
 	if policy == kustomizev1.DeletionPolicyOrphan || (policy == kustomizev1.DeletionPolicyMirrorPrune && !ks.Spec.Prune) {
 		return nil
 	}
-	c, err := r.clients.forKustomization(ctx, r.Client, ks)
+	c, err := r.clients.forKustomization(ctx, r.Client, ks, r.serviceAccount(ks))
 	if err != nil {
 		return fmt.Errorf("deleting the objects of %s/%s: %w", ks.Namespace, ks.Name, err)
 	}
@@ -259,6 +267,27 @@ func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization
 	return nil
 }
 
-func objectName(ks *kustomizev1.Kustomization) types.NamespacedName {
-	return client.ObjectKeyFromObject(ks)
+// serviceAccount is the account to apply as: spec.serviceAccountName, else
+// --default-service-account, else none (the reconciler's own).
+func (r *Reconciler) serviceAccount(ks *kustomizev1.Kustomization) string {
+	if ks.Spec.ServiceAccountName != "" {
+		return ks.Spec.ServiceAccountName
+	}
+	return r.DefaultServiceAccount
+}
+
+// checkAccess enforces --no-cross-namespace-refs.
+func (r *Reconciler) checkAccess(ks *kustomizev1.Kustomization) error {
+	if !r.NoCrossNamespaceRefs {
+		return nil
+	}
+	if ns := ks.Spec.SourceRef.Namespace; ns != "" && ns != ks.Namespace {
+		return fmt.Errorf("spec.sourceRef names namespace %q: cross-namespace references are disabled on this reconciler", ns)
+	}
+	for _, d := range ks.Spec.DependsOn {
+		if d.Namespace != "" && d.Namespace != ks.Namespace {
+			return fmt.Errorf("spec.dependsOn %s names namespace %q: cross-namespace references are disabled on this reconciler", d.Name, d.Namespace)
+		}
+	}
+	return nil
 }
