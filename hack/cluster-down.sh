@@ -17,6 +17,11 @@ if rpid=$(cat "$dir/reconciler.pid" 2>/dev/null) && kill -0 "$rpid" 2>/dev/null;
   log "stopped the reconciler (pid $rpid)"
 fi
 rm -f "$dir/reconciler.pid"
+if gpid=$(cat "$dir/git-serve.pid" 2>/dev/null) && kill -0 "$gpid" 2>/dev/null; then
+  kill -TERM "$gpid" 2>/dev/null || true
+  log "stopped the git server (pid $gpid)"
+fi
+rm -f "$dir/git-serve.pid" "$dir/git.url"
 
 if pid=$(cat "$dir/pid" 2>/dev/null) && running; then
   kill -TERM "$pid"

@@ -72,9 +72,22 @@ func NewHTTP(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	cfg := append([][2]string{{"http.receivepack", "true"}}, s.gitConfig...)
+	s.cgi = Backend(s.root, s.gitConfig...)
+	if s.tls {
+		s.srv = httptest.NewTLSServer(s)
+	} else {
+		s.srv = httptest.NewServer(s)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Backend returns git-http-backend serving the bare repositories under root
+// over smart HTTP, push enabled, with extra git config key/value pairs.
+func Backend(root string, gitConfig ...[2]string) *cgi.Handler {
+	cfg := append([][2]string{{"http.receivepack", "true"}}, gitConfig...)
 	env := []string{
-		"GIT_PROJECT_ROOT=" + s.root,
+		"GIT_PROJECT_ROOT=" + root,
 		"GIT_HTTP_EXPORT_ALL=1",
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=/dev/null",
@@ -86,14 +99,7 @@ func NewHTTP(t testing.TB, opts ...Option) *Server {
 			fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]),
 			fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
 	}
-	s.cgi = &cgi.Handler{Path: GitHTTPBackend, Dir: s.root, Env: env, Stderr: io.Discard}
-	if s.tls {
-		s.srv = httptest.NewTLSServer(s)
-	} else {
-		s.srv = httptest.NewServer(s)
-	}
-	t.Cleanup(s.Stop)
-	return s
+	return &cgi.Handler{Path: GitHTTPBackend, Dir: root, Env: env, Stderr: io.Discard}
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
