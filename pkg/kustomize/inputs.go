@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
@@ -106,4 +107,19 @@ func variables(ctx context.Context, r client.Reader, ks *kustomizev1.Kustomizati
 		from = append(from, data())
 	}
 	return VarsFrom(from, pb.Substitute), nil
+}
+
+// SetLabels sets labels on every object, as the reconciler does before it
+// applies (the owner labels), so that `tether build` shows what is applied.
+func SetLabels(objs []*unstructured.Unstructured, labels map[string]string) {
+	for _, u := range objs {
+		l := u.GetLabels()
+		if l == nil {
+			l = make(map[string]string, len(labels))
+		}
+		for k, v := range labels {
+			l[k] = v
+		}
+		u.SetLabels(l)
+	}
 }

@@ -33,6 +33,9 @@ type plan struct {
 	desired  *unstructured.Unstructured
 	action   Action
 	recreate bool
+	// live is the object before, nil when it does not exist; merged is what
+	// the dry-run says it becomes (nil when skipped or to be recreated).
+	live, merged *unstructured.Unstructured
 }
 
 // Apply applies one object (see ApplyAllStaged), reporting what it did.
@@ -169,6 +172,7 @@ func (m *Manager) plan(ctx context.Context, u *unstructured.Unstructured, opts A
 	if err != nil {
 		return p, err
 	}
+	p.live = live
 	switch {
 	case annotation(u, ReconcileAnnotation) == DisabledValue, annotation(live, ReconcileAnnotation) == DisabledValue:
 		p.action = Skipped
@@ -189,6 +193,7 @@ func (m *Manager) plan(ctx context.Context, u *unstructured.Unstructured, opts A
 		p.action, p.recreate = Configured, true
 		return p, nil
 	}
+	p.merged = dry
 	switch {
 	case live == nil:
 		p.action = Created

@@ -31,14 +31,6 @@ import (
 // FieldManager is the server-side apply field manager of applied objects.
 const FieldManager = "tether"
 
-// Labels put on every applied object: they tell `tether trace` and users
-// which Kustomization manages it, and guard pruning against deleting an
-// object another Kustomization has taken over.
-const (
-	NameLabel      = "kustomize.tether.dev/name"
-	NamespaceLabel = "kustomize.tether.dev/namespace"
-)
-
 const (
 	sourceIndexKey     = ".spec.sourceRef"
 	dependencyIndexKey = ".spec.dependsOn"

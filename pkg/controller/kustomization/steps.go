@@ -20,6 +20,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/kustomize"
 	"github.com/tether-gitops/tether/pkg/metrics"
 	"github.com/tether-gitops/tether/pkg/ssa"
 )
@@ -92,17 +93,9 @@ func (r *Reconciler) source(ctx context.Context, ks *kustomizev1.Kustomization) 
 	return src, nil
 }
 
-// apply adds the ownership labels and applies the objects.
+// apply labels the objects as ours and applies them.
 func (r *Reconciler) apply(ctx context.Context, ks *kustomizev1.Kustomization, c client.Client, objs []*unstructured.Unstructured) (ssa.ChangeSet, error) {
-	for _, u := range objs {
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[NameLabel] = ks.Name
-		labels[NamespaceLabel] = ks.Namespace
-		u.SetLabels(labels)
-	}
+	kustomize.SetLabels(objs, ks.OwnerLabels())
 	changes, err := r.newSSA(c).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{Force: ks.Spec.Force, WaitTimeout: ks.GetTimeout()})
 	for _, a := range []ssa.Action{ssa.Created, ssa.Configured, ssa.Unchanged, ssa.Skipped} {
 		metrics.CountApplied(string(a), changes.Count(a))
@@ -178,7 +171,7 @@ func isPruneLimit(err error) bool {
 }
 
 func (r *Reconciler) deleteOptions(ks *kustomizev1.Kustomization) ssa.DeleteOptions {
-	return ssa.DeleteOptions{Owner: map[string]string{NameLabel: ks.Name, NamespaceLabel: ks.Namespace}}
+	return ssa.DeleteOptions{Owner: ks.OwnerLabels()}
 }
 
 // recordApplied logs and reports, in one event, what the apply changed.

@@ -11,6 +11,19 @@ import (
 // KustomizationKind is the kind of a Kustomization.
 const KustomizationKind = "Kustomization"
 
+// Labels put on every object a Kustomization applies: they tell users and
+// `tether trace` which Kustomization manages it, and guard pruning against
+// deleting an object another Kustomization has taken over.
+const (
+	NameLabel      = "kustomize.tether.dev/name"
+	NamespaceLabel = "kustomize.tether.dev/namespace"
+)
+
+// OwnerLabels returns the labels that mark an object as applied by in.
+func (in *Kustomization) OwnerLabels() map[string]string {
+	return map[string]string{NameLabel: in.Name, NamespaceLabel: in.Namespace}
+}
+
 // Deletion policies of a Kustomization.
 const (
 	// DeletionPolicyMirrorPrune deletes the applied objects when the
