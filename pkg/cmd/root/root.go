@@ -11,8 +11,10 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/tether-gitops/tether/pkg/cmd/build"
 	"github.com/tether-gitops/tether/pkg/cmd/check"
 	"github.com/tether-gitops/tether/pkg/cmd/completion"
+	"github.com/tether-gitops/tether/pkg/cmd/diff"
 	"github.com/tether-gitops/tether/pkg/cmd/install"
 	"github.com/tether-gitops/tether/pkg/cmd/uninstall"
 	versioncmd "github.com/tether-gitops/tether/pkg/cmd/version"
@@ -54,6 +56,8 @@ and the in-cluster reconciler keeps the cluster equal to it.`,
 		install.NewCmdInstall(f, nil),
 		uninstall.NewCmdUninstall(f, nil),
 		check.NewCmdCheck(f, nil),
+		build.NewCmdBuild(f, nil),
+		diff.NewCmdDiff(f, nil),
 	)
 	return cmd
 }
