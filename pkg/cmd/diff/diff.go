@@ -4,6 +4,7 @@ package diff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -63,7 +64,8 @@ Secret values are masked. Exit status: 0 no change, 1 changes, 2 error.`,
 				}
 				err = opts.Run(cmd.Context())
 			}
-			if err != nil && cmdutil.ExitCode(err) == 1 {
+			var exit *cmdutil.ExitError
+			if err != nil && !errors.As(err, &exit) {
 				err = &cmdutil.ExitError{Code: 2, Err: err}
 			}
 			return err
@@ -94,10 +96,10 @@ func (o *Options) Run(ctx context.Context) error {
 		switch d.Action {
 		case ssa.Created:
 			changed++
-			o.IO.Success("%s created", d.Subject)
+			o.IO.Step("%s created", d.Subject)
 		case ssa.Configured:
 			changed++
-			o.IO.Success("%s drifted", d.Subject)
+			o.IO.Step("%s drifted", d.Subject)
 			if err := printDiff(o.IO.Out, d); err != nil {
 				return err
 			}
@@ -109,7 +111,7 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	for _, s := range pruned {
 		changed++
-		o.IO.Success("%s deleted", s)
+		o.IO.Step("%s deleted", s)
 	}
 	if changed > 0 {
 		return &cmdutil.ExitError{Code: 1, Silent: true}
