@@ -14,8 +14,14 @@ import (
 	"github.com/tether-gitops/tether/pkg/cmd/build"
 	"github.com/tether-gitops/tether/pkg/cmd/check"
 	"github.com/tether-gitops/tether/pkg/cmd/completion"
+	deletecmd "github.com/tether-gitops/tether/pkg/cmd/delete"
 	"github.com/tether-gitops/tether/pkg/cmd/diff"
+	"github.com/tether-gitops/tether/pkg/cmd/export"
+	"github.com/tether-gitops/tether/pkg/cmd/get"
 	"github.com/tether-gitops/tether/pkg/cmd/install"
+	"github.com/tether-gitops/tether/pkg/cmd/reconcile"
+	"github.com/tether-gitops/tether/pkg/cmd/resume"
+	"github.com/tether-gitops/tether/pkg/cmd/suspend"
 	"github.com/tether-gitops/tether/pkg/cmd/uninstall"
 	versioncmd "github.com/tether-gitops/tether/pkg/cmd/version"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
@@ -58,6 +64,12 @@ and the in-cluster reconciler keeps the cluster equal to it.`,
 		check.NewCmdCheck(f, nil),
 		build.NewCmdBuild(f, nil),
 		diff.NewCmdDiff(f, nil),
+		get.NewCmdGet(f, nil),
+		reconcile.NewCmdReconcile(f, nil),
+		suspend.NewCmdSuspend(f, nil),
+		resume.NewCmdResume(f, nil),
+		deletecmd.NewCmdDelete(f, nil),
+		export.NewCmdExport(f, nil),
 	)
 	return cmd
 }

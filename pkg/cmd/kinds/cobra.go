@@ -1,0 +1,78 @@
+package kinds
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tether-gitops/tether/pkg/cmdutil"
+)
+
+// AddCommands adds a verb's command for every kind to parent: the sources
+// under "source" (`tether suspend source git NAME`), the others directly
+// (`tether suspend kustomization NAME`). leaf builds the command of one kind;
+// its Use starts with the kind's noun and its aliases are set here.
+func AddCommands(parent *cobra.Command, leaf func(k *Kind) *cobra.Command) {
+	source := &cobra.Command{
+		Use:     "source",
+		Aliases: []string{"sources"},
+		Short:   "Sources: git, helm, chart, bucket, oci",
+		Long:    parent.Short + ". Sources: git (GitRepository), helm (HelmRepository), chart (HelmChart), bucket (Bucket), oci (OCIRepository).",
+		Args:    cobra.NoArgs,
+	}
+	parent.AddCommand(source)
+	for _, k := range All {
+		cmd := leaf(k)
+		cmd.Aliases = k.aliases(k.Name)
+		if k.Source {
+			source.AddCommand(cmd)
+		} else {
+			parent.AddCommand(cmd)
+		}
+	}
+}
+
+// aliases are every noun of the kind but use.
+func (k *Kind) aliases(use string) []string {
+	var out []string
+	for _, a := range append([]string{k.Name, k.Plural}, k.Aliases...) {
+		if a != use && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// GetAliases are the nouns of `tether get` other than the plural.
+func (k *Kind) GetAliases() []string { return k.aliases(k.Plural) }
+
+// CompleteNames completes object names of kind k in the namespace of -n (or
+// the kubeconfig's), leaving out names already on the command line; with
+// single set, only the first argument is completed.
+func CompleteNames(f *cmdutil.Factory, k *Kind, single bool) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if single && len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := f.Client()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		objs, err := ListIn(ctx, c, k, f.Namespace())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var names []cobra.Completion
+		for _, o := range objs {
+			if strings.HasPrefix(o.GetName(), toComplete) && !slices.Contains(args, o.GetName()) {
+				names = append(names, o.GetName())
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
