@@ -17,6 +17,7 @@ import (
 	"github.com/tether-gitops/tether/e2e/harness"
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
+	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/testserver/gitserver"
 )
 
@@ -348,6 +349,30 @@ func TestKustomization_DependsOnWaitsUntilDependencyIsReady(t *testing.T) {
 	if rb.LastTransitionTime.Before(&ra.LastTransitionTime) {
 		t.Errorf("dependent Ready at %s, before its dependency at %s", rb.LastTransitionTime, ra.LastTransitionTime)
 	}
+}
+
+func TestKustomization_DependsOnWaitsWhileDependencySourceIsNotReady(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{
+		"infra/cm.yaml": configMap("", "infra", map[string]string{"a": "1"}),
+		"apps/cm.yaml":  configMap("", "apps", map[string]string{"b": "2"}),
+	})
+	// A's source does not exist yet.
+	a := f.kustomization(t, "infra", "infra", func(s *kustomizev1.KustomizationSpec) { s.SourceRef.Name = "later" })
+	b := f.kustomization(t, "apps", "apps", func(s *kustomizev1.KustomizationSpec) {
+		s.DependsOn = []meta.DependencyReference{{Name: "infra"}}
+	})
+	gotA := harness.WaitForReason(t, cluster, a, meta.ArtifactFailedReason)
+	mustContain(t, "Ready message of the dependency", readyMessage(gotA), "later")
+	gotB := harness.WaitForReason(t, cluster, b, meta.DependencyNotReadyReason)
+	mustContain(t, "Ready message of the dependent", readyMessage(gotB), "infra")
+	mustNotExist(t, cmKey(f.ns, "apps"))
+
+	later := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "later"}, Spec: *f.src.Spec.DeepCopy()}
+	harness.Create(t, cluster, later)
+	waitApplied(t, a, f.revision(t))
+	waitApplied(t, b, f.revision(t))
+	cmData(t, f.ns, "apps")
 }
 
 func TestKustomization_SuspendStopsDriftCorrectionAndResumeRestartsIt(t *testing.T) {
