@@ -36,6 +36,10 @@ test: controlplane test-servers ## unit and e2e tests against a real control pla
 	go vet ./...
 	go test -timeout $(E2E_TIMEOUT) $(GO_TEST_FLAGS) ./...
 
+.PHONY: bench
+bench: controlplane ## Kustomization scale benchmark (e2e/bench); TETHER_BENCH_N=100,300,1000 picks N (default 100,300)
+	TETHER_BENCH_N="$(TETHER_BENCH_N)" go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./e2e/bench/
+
 .PHONY: test-unit
 test-unit: ## tests that need no control plane
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /e2e)
