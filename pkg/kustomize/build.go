@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -95,21 +96,37 @@ func (o *Options) hasOverlays() bool {
 // generated one) before it returns, so fsys is unchanged afterwards but must
 // not be shared by Builds running at the same time.
 func Build(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured, error) {
+	objs, _, err := BuildWithOrigins(fsys, opts)
+	return objs, err
+}
+
+// BuildWithOrigins is Build that also returns the file each object came
+// from (relative to the root of fsys), keyed by Subject, so that errors
+// found later, when applying, can name the file.
+func BuildWithOrigins(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured, map[string]string, error) {
+	objs, origins, err := build(fsys, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return objs, origins, nil
+}
+
+func build(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured, map[string]string, error) {
 	rel, err := cleanPath(opts.Path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dir := path.Join(root, rel)
 	if !fsys.IsDir(dir) {
 		if fsys.Exists(dir) {
-			return nil, fmt.Errorf("path %q is a file, not a directory", rel)
+			return nil, nil, fmt.Errorf("path %q is a file, not a directory", rel)
 		}
-		return nil, fmt.Errorf("path %q not found in the artifact", rel)
+		return nil, nil, fmt.Errorf("path %q not found in the artifact", rel)
 	}
 
 	kfile, err := kustomizationFile(fsys, dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var (
 		k         types.Kustomization
@@ -120,30 +137,37 @@ func Build(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured,
 	if generated {
 		kfile = path.Join(dir, konfig.DefaultKustomizationFileName())
 		if k, err = generate(fsys, dir); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else {
 		if original, err = fsys.ReadFile(kfile); err != nil {
-			return nil, fmt.Errorf("%s: %w", relName(kfile), err)
+			return nil, nil, fmt.Errorf("%s: %w", relName(kfile), err)
 		}
 		if err := k.Unmarshal(original); err != nil {
-			return nil, fmt.Errorf("%s: %w", relName(kfile), err)
+			return nil, nil, fmt.Errorf("%s: %w", relName(kfile), err)
 		}
 	}
+	// Origin annotations say which file each object came from; they are
+	// removed again below unless the user asked for them.
+	trackOrigins := !slices.Contains(k.BuildMetadata, types.OriginAnnotations)
+	if trackOrigins {
+		k.BuildMetadata = append(k.BuildMetadata, types.OriginAnnotations)
+		rewrite = true
+	}
 	if err := applyOverlays(&k, &opts); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkRefs(fsys, kfile, &k, opts.AllowRemoteBases, map[string]bool{}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	if rewrite {
 		data, err := yaml.Marshal(&k)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", relName(kfile), err)
+			return nil, nil, fmt.Errorf("%s: %w", relName(kfile), err)
 		}
 		if err := fsys.WriteFile(kfile, data); err != nil {
-			return nil, fmt.Errorf("%s: %w", relName(kfile), err)
+			return nil, nil, fmt.Errorf("%s: %w", relName(kfile), err)
 		}
 		defer restore(fsys, kfile, generated, original)
 	}
@@ -154,23 +178,34 @@ func Build(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured,
 	}
 	resMap, err := run(build, dir, len(k.OpenAPI) > 0)
 	if err != nil {
-		return nil, buildError(kfile, generated, err)
+		return nil, nil, buildError(kfile, generated, err)
 	}
 
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
+	origins := make(map[string]string, resMap.Size())
 	var errs []error
 	for _, res := range resMap.Resources() {
+		file := originFile(res, dir)
 		u, err := toUnstructured(res, opts.CommonMetadata, opts.Vars)
 		if err != nil {
+			if file != "" {
+				err = fmt.Errorf("%s: %w", file, err)
+			}
 			errs = append(errs, err)
 			continue
+		}
+		if trackOrigins {
+			removeAnnotation(u, originAnnotation)
+		}
+		if file != "" {
+			origins[subject(u)] = file
 		}
 		objs = append(objs, u)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
-	return objs, nil
+	return objs, origins, nil
 }
 
 // toUnstructured converts a built resource, with the common metadata, and

@@ -441,3 +441,30 @@ func TestBuild_CustomOpenAPISchemaDoesNotLeakIntoOtherBuilds(t *testing.T) {
 		t.Errorf("containers = %v, want main and sidecar merged", cs)
 	}
 }
+
+func TestBuildWithOrigins_NamesTheFileOfEachObjectAndLeavesNoAnnotation(t *testing.T) {
+	fsys := load(t, files{
+		"app/kustomization.yaml": "resources:\n- ../base\n- cm.yaml\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n",
+		"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\n  namespace: x\n",
+		"base/kustomization.yaml": "resources:\n- sa.yaml\n",
+		"base/sa.yaml":           "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  namespace: x\n",
+	})
+	objs, origins, err := BuildWithOrigins(fsys, Options{Path: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ConfigMap/x/own": "app/cm.yaml", "ServiceAccount/x/sa": "base/sa.yaml"}
+	for k, v := range want {
+		if origins[k] != v {
+			t.Errorf("origin of %s = %q, want %q (all: %v)", k, origins[k], v, origins)
+		}
+	}
+	for _, u := range objs {
+		if _, ok := u.GetAnnotations()[originAnnotation]; ok {
+			t.Errorf("%s keeps the origin annotation", subject(u))
+		}
+		if u.GetKind() == "ConfigMap" && strings.HasPrefix(u.GetName(), "gen-") && origins[subject(u)] != "app/kustomization.yaml" {
+			t.Errorf("generated ConfigMap's origin = %q, want its kustomization", origins[subject(u)])
+		}
+	}
+}

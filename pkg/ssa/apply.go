@@ -26,6 +26,20 @@ type ApplyOptions struct {
 	Force bool
 	// WaitTimeout bounds the wait for CRDs to be established between stages.
 	WaitTimeout time.Duration
+	// Origins maps an object's Subject to the file it came from; errors
+	// about the object then start with the file.
+	Origins map[string]string
+}
+
+// withOrigin prefixes err with the file u came from, when known.
+func (o ApplyOptions) withOrigin(u *unstructured.Unstructured, err error) error {
+	if err == nil {
+		return nil
+	}
+	if f := o.Origins[Subject(u)]; f != "" {
+		return fmt.Errorf("%s: %w", f, err)
+	}
+	return err
 }
 
 // plan is what applying one object will do, decided by a dry-run.
@@ -56,7 +70,7 @@ func (m *Manager) Apply(ctx context.Context, u *unstructured.Unstructured, opts 
 // applied. Only objects that the dry-run shows would change are written, so
 // re-applying an unchanged set sends no write.
 func (m *Manager) ApplyAllStaged(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (ChangeSet, error) {
-	if err := m.Validate(objs); err != nil {
+	if err := m.validate(objs, opts); err != nil {
 		return nil, err
 	}
 	var defs, rest, crds []*unstructured.Unstructured
@@ -97,6 +111,10 @@ func (m *Manager) ApplyAllStaged(ctx context.Context, objs []*unstructured.Unstr
 // kubectl does). A namespace of a kind defined in objs is assumed namespaced
 // as its CRD says.
 func (m *Manager) Validate(objs []*unstructured.Unstructured) error {
+	return m.validate(objs, ApplyOptions{})
+}
+
+func (m *Manager) validate(objs []*unstructured.Unstructured, opts ApplyOptions) error {
 	defined := map[schema.GroupKind]bool{}
 	for _, u := range objs {
 		if isCRD(u) {
@@ -110,7 +128,7 @@ func (m *Manager) Validate(objs []*unstructured.Unstructured) error {
 	for _, u := range objs {
 		gvk := u.GroupVersionKind()
 		if gvk.Kind == "" || gvk.Version == "" {
-			errs = append(errs, fmt.Errorf("%s: object has no apiVersion or kind", Subject(u)))
+			errs = append(errs, opts.withOrigin(u, fmt.Errorf("%s: object has no apiVersion or kind", Subject(u))))
 			continue
 		}
 		namespaced, isDefined := defined[gvk.GroupKind()]
@@ -118,7 +136,7 @@ func (m *Manager) Validate(objs []*unstructured.Unstructured) error {
 			mapping, err := m.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
 			if err != nil {
 				if meta.IsNoMatchError(err) {
-					errs = append(errs, fmt.Errorf("%s: no kind %s is known to the cluster: install its CRD first, or add it to the same build", Subject(u), gvk.GroupVersion().WithKind(gvk.Kind)))
+					errs = append(errs, opts.withOrigin(u, fmt.Errorf("%s: no kind %s is known to the cluster: install its CRD first, or add it to the same build", Subject(u), gvk.GroupVersion().WithKind(gvk.Kind))))
 					continue
 				}
 				return fmt.Errorf("%s: looking up the kind: %w", Subject(u), err)
@@ -127,7 +145,7 @@ func (m *Manager) Validate(objs []*unstructured.Unstructured) error {
 		}
 		switch {
 		case namespaced && u.GetNamespace() == "":
-			errs = append(errs, fmt.Errorf("%s: namespaced object without a namespace: set metadata.namespace or spec.targetNamespace", Subject(u)))
+			errs = append(errs, opts.withOrigin(u, fmt.Errorf("%s: namespaced object without a namespace: set metadata.namespace or spec.targetNamespace", Subject(u))))
 		case !namespaced && u.GetNamespace() != "":
 			u.SetNamespace("")
 		}
@@ -141,7 +159,7 @@ func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructu
 	err := m.each(ctx, len(objs), func(ctx context.Context, i int) error {
 		p, err := m.plan(ctx, objs[i], opts)
 		plans[i] = p
-		return err
+		return opts.withOrigin(objs[i], err)
 	})
 	if err != nil {
 		return nil, err
@@ -153,10 +171,10 @@ func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructu
 		}
 		if p.recreate {
 			if err := m.recreate(ctx, p.desired); err != nil {
-				return err
+				return opts.withOrigin(p.desired, err)
 			}
 		}
-		return m.apply(ctx, p.desired, false)
+		return opts.withOrigin(p.desired, m.apply(ctx, p.desired, false))
 	})
 	changes := make(ChangeSet, len(plans))
 	for i, p := range plans {

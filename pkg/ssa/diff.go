@@ -22,7 +22,7 @@ type Diff struct {
 // it would be created, configured, left unchanged or skipped; nothing is
 // written. It is `tether diff`: the same decisions as ApplyAllStaged.
 func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) ([]Diff, error) {
-	if err := m.Validate(objs); err != nil {
+	if err := m.validate(objs, opts); err != nil {
 		return nil, err
 	}
 	newNamespaces := map[string]bool{}
@@ -42,7 +42,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 				diffs[i] = Diff{Change: Change{Subject: Subject(u), Action: Created}, Merged: objs[i]}
 				return nil
 			}
-			return err
+			return opts.withOrigin(objs[i], err)
 		}
 		d := Diff{Change: Change{Subject: Subject(u), Action: p.action}, Live: p.live, Merged: p.merged}
 		if d.Merged == nil && p.action != Skipped {

@@ -103,7 +103,7 @@ func (o *Options) Validate() error {
 
 // Run prints the rendered objects.
 func (o *Options) Run(ctx context.Context) error {
-	objs, _, err := o.Render(ctx)
+	objs, _, _, err := o.Render(ctx)
 	if err != nil {
 		return err
 	}
@@ -118,36 +118,35 @@ func (o *Options) Run(ctx context.Context) error {
 // Render builds Path with the Kustomization, returning the objects (labelled
 // as the reconciler labels them) and the Kustomization as found in the
 // cluster (nil with DryRun or when it does not exist there yet).
-func (o *Options) Render(ctx context.Context) ([]*unstructured.Unstructured, *kustomizev1.Kustomization, error) {
+// The origins map each object to its file, for error messages.
+func (o *Options) Render(ctx context.Context) (objs []*unstructured.Unstructured, live *kustomizev1.Kustomization, origins map[string]string, err error) {
 	var c client.Client
 	if !o.DryRun {
-		var err error
 		if c, err = o.Factory.Client(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	var live *kustomizev1.Kustomization
 	if c != nil {
 		live = &kustomizev1.Kustomization{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, live); err != nil {
 			if !apierrors.IsNotFound(err) || o.KustomizationFile == "" {
 				if apierrors.IsNotFound(err) {
-					return nil, nil, fmt.Errorf("kustomization %s/%s not found: create it, or pass --kustomization-file", o.Namespace, o.Name)
+					return nil, nil, nil, fmt.Errorf("kustomization %s/%s not found: create it, or pass --kustomization-file", o.Namespace, o.Name)
 				}
-				return nil, nil, fmt.Errorf("reading kustomization %s/%s: %w", o.Namespace, o.Name, err)
+				return nil, nil, nil, fmt.Errorf("reading kustomization %s/%s: %w", o.Namespace, o.Name, err)
 			}
 			live = nil
 		}
 	}
 	ks, err := Kustomization(live, o.KustomizationFile, o.Name, o.Namespace)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	var opts kustomize.Options
 	if c != nil {
 		if opts, err = kustomize.OptionsFor(ctx, c, ks); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	} else {
 		opts = kustomize.OptionsFromSpec(&ks.Spec)
@@ -158,14 +157,14 @@ func (o *Options) Render(ctx context.Context) ([]*unstructured.Unstructured, *ku
 	opts.Path = "" // Path is the local equivalent of spec.path.
 	fsys, err := kustomize.LoadDir(o.Path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	objs, err := kustomize.Build(fsys, opts)
+	objs, origins, err = kustomize.BuildWithOrigins(fsys, opts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("building %s: %w", o.Path, err)
+		return nil, nil, nil, fmt.Errorf("building %s: %w", o.Path, err)
 	}
 	kustomize.SetLabels(objs, ks.OwnerLabels())
-	return objs, live, nil
+	return objs, live, origins, nil
 }
 
 // Kustomization returns the Kustomization a build uses: from file when set,

@@ -78,7 +78,7 @@ Secret values are masked. Exit status: 0 no change, 1 changes, 2 error.`,
 // Run prints the diff; it returns an ExitError with code 1 when something
 // would change.
 func (o *Options) Run(ctx context.Context) error {
-	objs, live, err := o.Render(ctx)
+	objs, live, origins, err := o.Render(ctx)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	ks, _ := build.Kustomization(live, o.KustomizationFile, o.Name, o.Namespace)
-	diffs, err := ssa.New(c, FieldManager).Diff(ctx, objs, ssa.ApplyOptions{Force: ks != nil && ks.Spec.Force})
+	diffs, err := ssa.New(c, FieldManager).Diff(ctx, objs, ssa.ApplyOptions{Force: ks != nil && ks.Spec.Force, Origins: origins})
 	if err != nil {
 		return err
 	}

@@ -193,7 +193,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 	}
 
 	ks.Status.LastAttemptedRevision = revision
-	objs, err := r.build(ctx, ks, src)
+	objs, origins, err := r.build(ctx, ks, src)
 	if err != nil {
 		return r.fail(ctx, ks, meta.BuildFailedReason, err)
 	}
@@ -201,7 +201,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 	if err != nil {
 		return r.fail(ctx, ks, meta.AccessDeniedReason, err)
 	}
-	changes, applyErr := r.apply(ctx, ks, c, objs)
+	changes, applyErr := r.apply(ctx, ks, c, objs, origins)
 	if applyErr != nil {
 		return r.fail(ctx, ks, meta.ReconciliationFailedReason, applyErr)
 	}

@@ -94,9 +94,9 @@ func (r *Reconciler) source(ctx context.Context, ks *kustomizev1.Kustomization) 
 }
 
 // apply labels the objects as ours and applies them.
-func (r *Reconciler) apply(ctx context.Context, ks *kustomizev1.Kustomization, c client.Client, objs []*unstructured.Unstructured) (ssa.ChangeSet, error) {
+func (r *Reconciler) apply(ctx context.Context, ks *kustomizev1.Kustomization, c client.Client, objs []*unstructured.Unstructured, origins map[string]string) (ssa.ChangeSet, error) {
 	kustomize.SetLabels(objs, ks.OwnerLabels())
-	changes, err := r.newSSA(c).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{Force: ks.Spec.Force, WaitTimeout: ks.GetTimeout()})
+	changes, err := r.newSSA(c).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{Force: ks.Spec.Force, WaitTimeout: ks.GetTimeout(), Origins: origins})
 	for _, a := range []ssa.Action{ssa.Created, ssa.Configured, ssa.Unchanged, ssa.Skipped} {
 		metrics.CountApplied(string(a), changes.Count(a))
 	}
