@@ -75,6 +75,10 @@ spec.prune or a HelmRelease removes what it applied.`,
 
 // Run confirms, deletes and waits.
 func (o *Options) Run(ctx context.Context) error {
+	subject := fmt.Sprintf("%s %s/%s", o.Kind.Kind, o.Namespace, o.Name)
+	if !o.Silent && !o.IO.CanPrompt() {
+		return cmdutil.UsageErrorf("refusing to delete %s without confirmation: pass --silent when not on a terminal", subject)
+	}
 	c, err := o.Client()
 	if err != nil {
 		return err
@@ -85,11 +89,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	subject := fmt.Sprintf("%s %s/%s", o.Kind.Kind, o.Namespace, o.Name)
 	if !o.Silent {
-		if !o.IO.CanPrompt() {
-			return cmdutil.UsageErrorf("refusing to delete %s without confirmation: pass --silent when not on a terminal", subject)
-		}
 		if o.Kind.Applies && !obj.IsSuspended() {
 			o.IO.Warn("the finalizer of %s removes the objects it applied, unless pruning is off", subject)
 		}

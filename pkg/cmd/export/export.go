@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/cmd/kinds"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
 	"github.com/tether-gitops/tether/pkg/iostreams"
@@ -92,17 +93,15 @@ func (o *Options) Run(ctx context.Context) error {
 	return printers.PrintYAMLDocuments(o.IO.Out, docs)
 }
 
-// Bookkeeping labels and annotations: set by tools and controllers, they do
-// not belong in Git.
+// Bookkeeping labels and annotations (by key prefix): set by tools and
+// controllers, they do not belong in Git.
 var (
-	droppedAnnotationPrefixes = []string{
-		"reconcile.tether.dev/",              // reconcile, force and reset requests
-		"kubectl.kubernetes.io/last-applied", // kubectl apply
-		"deployment.kubernetes.io/",
+	droppedAnnotations = []string{
+		"reconcile.tether.dev/",                            // reconcile, force and reset requests
+		"kubectl.kubernetes.io/last-applied-configuration", // kubectl apply
 	}
-	droppedLabelPrefixes = []string{
-		"kustomize.tether.dev/", // which Kustomization applied the object
-		"helm.tether.dev/",
+	droppedLabels = []string{
+		kustomizev1.NameLabel, kustomizev1.NamespaceLabel, // the Kustomization that applied the object
 	}
 )
 
@@ -115,10 +114,10 @@ func Clean(k *kinds.Kind, obj kinds.Object) (map[string]any, error) {
 		return nil, fmt.Errorf("converting %s %s/%s: %w", k.Kind, obj.GetNamespace(), obj.GetName(), err)
 	}
 	md := map[string]any{"name": obj.GetName(), "namespace": obj.GetNamespace()}
-	if l := without(obj.GetLabels(), droppedLabelPrefixes); len(l) > 0 {
+	if l := without(obj.GetLabels(), droppedLabels); len(l) > 0 {
 		md["labels"] = l
 	}
-	if a := without(obj.GetAnnotations(), droppedAnnotationPrefixes); len(a) > 0 {
+	if a := without(obj.GetAnnotations(), droppedAnnotations); len(a) > 0 {
 		md["annotations"] = a
 	}
 	doc := map[string]any{"apiVersion": k.GVK.GroupVersion().String(), "kind": k.Kind, "metadata": md}

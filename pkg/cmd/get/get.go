@@ -63,7 +63,8 @@ yaml|json|name for the objects themselves, -o wide for more columns.`,
 
   # Follow the Kustomizations as they change
   tether get ks --watch`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
+		RunE: kinds.GroupRunE,
 	}
 	sources := leaf(f, runF, "sources", []string{"source"}, kinds.Sources(), "Show all sources")
 	sources.Long = "Show sources: git (GitRepository), helm (HelmRepository), chart (HelmChart), bucket (Bucket), oci (OCIRepository). Without a kind, all of them."

@@ -2,6 +2,7 @@ package kinds
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -21,7 +22,11 @@ func AddCommands(parent *cobra.Command, leaf func(k *Kind) *cobra.Command) {
 		Aliases: []string{"sources"},
 		Short:   "Sources: git, helm, chart, bucket, oci",
 		Long:    parent.Short + ". Sources: git (GitRepository), helm (HelmRepository), chart (HelmChart), bucket (Bucket), oci (OCIRepository).",
-		Args:    cobra.NoArgs,
+		Args:    cobra.ArbitraryArgs,
+		RunE:    GroupRunE,
+	}
+	if parent.RunE == nil {
+		parent.Args, parent.RunE = cobra.ArbitraryArgs, GroupRunE
 	}
 	parent.AddCommand(source)
 	for _, k := range All {
@@ -75,4 +80,14 @@ func CompleteNames(f *cmdutil.Factory, k *Kind, single bool) cobra.CompletionFun
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// GroupRunE is the RunE of a command that only groups others (`tether
+// reconcile`, `tether reconcile source`): it shows the help, and an unknown
+// subcommand is an error rather than the help with exit 0.
+func GroupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unknown command %q for %q: see %s --help", args[0], cmd.CommandPath(), cmd.CommandPath())
+	}
+	return cmd.Help()
 }

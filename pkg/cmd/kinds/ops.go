@@ -144,13 +144,15 @@ func WaitHandled(ctx context.Context, c client.Client, k *Kind, namespace, name,
 		last = o
 		return Handled(o, requested), nil
 	})
-	if err != nil {
-		if last == nil || !wait.Interrupted(err) && ctx.Err() == nil {
-			return last, err
-		}
-		return last, fmt.Errorf("timed out waiting for %s %s/%s to be reconciled: %s", k.Kind, namespace, name, lastState(last))
+	switch {
+	case err == nil:
+		return last, nil
+	case !wait.Interrupted(err):
+		return last, err
+	case last == nil:
+		return nil, fmt.Errorf("timed out waiting for %s %s/%s to be reconciled: could not read it from the cluster", k.Kind, namespace, name)
 	}
-	return last, nil
+	return last, fmt.Errorf("timed out waiting for %s %s/%s to be reconciled: %s", k.Kind, namespace, name, lastState(last))
 }
 
 // WaitGone polls until the object no longer exists (its finalizers have run)
