@@ -44,11 +44,15 @@ type Options struct {
 // and the column widths it printed, so that rows printed later (--watch)
 // line up under them without a second header.
 type TablePrinter struct {
-	out     io.Writer
 	columns []metav1.TableColumnDefinition
 	printer printers.ResourcePrinter
-	tw      interface{ Flush() error }
-	w       io.Writer
+	// tw is kept across prints: it remembers the column widths.
+	tw flushWriter
+}
+
+type flushWriter interface {
+	io.Writer
+	Flush() error
 }
 
 // NewTablePrinter returns a printer of tables with columns to out.
@@ -69,7 +73,7 @@ func NewTablePrinter(out io.Writer, columns []Column, opts Options) *TablePrinte
 		po.WithKind = true
 		po.Kind = schema.GroupKind{Kind: opts.Kind}
 	}
-	return &TablePrinter{out: out, columns: defs, printer: printers.NewTablePrinter(po), tw: tw, w: tw}
+	return &TablePrinter{columns: defs, printer: printers.NewTablePrinter(po), tw: tw}
 }
 
 // Print prints rows (the header first, the first time) and flushes.
@@ -78,7 +82,7 @@ func (p *TablePrinter) Print(rows []Row) error {
 	for _, r := range rows {
 		t.Rows = append(t.Rows, metav1.TableRow{Cells: append([]any(nil), r.Cells...), Object: runtime.RawExtension{Object: r.Object}})
 	}
-	if err := p.printer.PrintObj(t, p.w); err != nil {
+	if err := p.printer.PrintObj(t, p.tw); err != nil {
 		return err
 	}
 	return p.tw.Flush()
