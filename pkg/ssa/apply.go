@@ -29,6 +29,9 @@ type ApplyOptions struct {
 	// Origins maps an object's Subject to the file it came from; errors
 	// about the object then start with the file.
 	Origins map[string]string
+	// Applied, when set, remembers what was applied, to skip the dry-run of
+	// objects that did not change (see Digests).
+	Applied *Digests
 }
 
 // withOrigin prefixes err with the file u came from, when known.
@@ -174,7 +177,12 @@ func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructu
 				return opts.withOrigin(p.desired, err)
 			}
 		}
-		return opts.withOrigin(p.desired, m.apply(ctx, p.desired, false))
+		sum := digest(p.desired)
+		if err := m.apply(ctx, p.desired, false); err != nil {
+			return opts.withOrigin(p.desired, err)
+		}
+		opts.Applied.record(Subject(p.desired), sum)
+		return nil
 	})
 	changes := make(ChangeSet, len(plans))
 	for i, p := range plans {
@@ -199,6 +207,12 @@ func (m *Manager) plan(ctx context.Context, u *unstructured.Unstructured, opts A
 		p.action = Skipped
 		return p, nil
 	}
+	sum := digest(u)
+	if live != nil && opts.Applied.matches(Subject(u), sum) && contains(live.Object, u.Object) {
+		p.action, p.merged = Unchanged, live
+		return p, nil
+	}
+	opts.Applied.forget(Subject(u))
 	dry := u.DeepCopy()
 	if err := m.apply(ctx, dry, true); err != nil {
 		field, immutable := immutableField(err)
@@ -217,6 +231,7 @@ func (m *Manager) plan(ctx context.Context, u *unstructured.Unstructured, opts A
 		p.action = Created
 	case sameState(live, dry):
 		p.action = Unchanged
+		opts.Applied.record(Subject(u), sum)
 	default:
 		p.action = Configured
 	}

@@ -120,3 +120,52 @@ func TestOwned_RequiresEveryOwnerLabel(t *testing.T) {
 		t.Error("no owner labels required must mean any object")
 	}
 }
+
+func TestContains_LiveHoldsEveryDesiredField(t *testing.T) {
+	want := map[string]any{"spec": map[string]any{"replicas": int64(2), "template": map[string]any{
+		"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "a:1"}}}}}}
+	live := map[string]any{"status": map[string]any{"x": "y"}, "spec": map[string]any{"replicas": int64(2), "paused": false, "template": map[string]any{
+		"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "a:1", "imagePullPolicy": "IfNotPresent"}}}}}}
+	if !contains(live, want) {
+		t.Error("live with extra defaulted fields does not contain the desired state")
+	}
+	for name, mutate := range map[string]func(m map[string]any){
+		"changed value": func(m map[string]any) { m["spec"].(map[string]any)["replicas"] = int64(3) },
+		"removed field": func(m map[string]any) { delete(m["spec"].(map[string]any), "replicas") },
+		"extra list item": func(m map[string]any) {
+			c := m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+			c["containers"] = append(c["containers"].([]any), map[string]any{"name": "sidecar"})
+		},
+	} {
+		l := runtimeDeepCopy(live)
+		mutate(l)
+		if contains(l, want) {
+			t.Errorf("%s: still reported as containing the desired state", name)
+		}
+	}
+}
+
+func runtimeDeepCopy(m map[string]any) map[string]any {
+	return (&unstructured.Unstructured{Object: m}).DeepCopy().Object
+}
+
+func TestDigests_MatchOnlyTheRecordedState(t *testing.T) {
+	d := NewDigests()
+	a := obj("v1", "ConfigMap", "ns", "a")
+	_ = unstructured.SetNestedField(a.Object, "1", "data", "k")
+	if d.matches("ConfigMap/ns/a", digest(a)) {
+		t.Error("matches before anything was recorded")
+	}
+	d.record("ConfigMap/ns/a", digest(a))
+	if !d.matches("ConfigMap/ns/a", digest(a.DeepCopy())) {
+		t.Error("the same desired state does not match")
+	}
+	_ = unstructured.SetNestedField(a.Object, "2", "data", "k")
+	if d.matches("ConfigMap/ns/a", digest(a)) {
+		t.Error("a changed desired state matches")
+	}
+	var none *Digests
+	if none.matches("x", digest(a)) {
+		t.Error("a nil memory matches")
+	}
+}

@@ -6,8 +6,11 @@ package kustomization
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -18,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
@@ -26,6 +30,7 @@ import (
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/ssa"
 )
 
 // FieldManager is the server-side apply field manager of applied objects.
@@ -59,6 +64,41 @@ type Reconciler struct {
 	clients   *clientCache
 	workspace *workspace
 	health    *healthTracker
+	applied   appliedMemory
+}
+
+// appliedMemory holds the digests of what each Kustomization applied, for
+// the dry-run-free no-change path of ssa (see ssa.Digests). It starts over
+// when the spec changes (another target cluster or service account).
+type appliedMemory struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]generationDigests
+}
+
+type generationDigests struct {
+	generation int64
+	digests    *ssa.Digests
+}
+
+func (a *appliedMemory) of(ks *kustomizev1.Kustomization) *ssa.Digests {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = map[types.NamespacedName]generationDigests{}
+	}
+	key := client.ObjectKeyFromObject(ks)
+	if g, ok := a.m[key]; ok && g.generation == ks.Generation {
+		return g.digests
+	}
+	d := ssa.NewDigests()
+	a.m[key] = generationDigests{generation: ks.Generation, digests: d}
+	return d
+}
+
+func (a *appliedMemory) forget(key types.NamespacedName) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.m, key)
 }
 
 // SetupWithManager registers the controller: it reconciles on spec changes,
@@ -68,7 +108,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 	ctx := context.Background()
 	r.clients = newClientCache(r.Config, mgr.GetScheme(), mgr.GetRESTMapper(), mgr.GetHTTPClient())
 	r.workspace = newWorkspace(r.Store, r.TempDir)
-	r.health = newHealthTracker()
+	r.health = newHealthTracker(func(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) (ssa.HealthReport, error) {
+		return r.newSSA(c).Health(ctx, objs)
+	})
+	if err := mgr.Add(r.health); err != nil {
+		return err
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &kustomizev1.Kustomization{}, sourceIndexKey, func(o client.Object) []string {
 		ks := o.(*kustomizev1.Kustomization)
 		ref := ks.Spec.SourceRef
@@ -95,6 +140,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		Watches(&sourcev1.Bucket{}, r.enqueueBy(sourceIndexKey, sourcev1.BucketKind), onNewArtifact).
 		Watches(&kustomizev1.Kustomization{}, r.enqueueBy(dependencyIndexKey, kustomizev1.KustomizationKind), onReady).
 		Watches(&helmv1.HelmRelease{}, r.enqueueBy(dependencyIndexKey, helmv1.HelmReleaseKind), onReady).
+		WatchesRawSource(source.Channel(r.health.done, &handler.EnqueueRequestForObject{})).
 		WithOptions(opts).
 		Named("kustomization").
 		Complete(r)
@@ -189,7 +235,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 	// A health check under way for this very generation and revision is
 	// continued, without building and applying again.
 	if p, ok := r.health.get(key, pendingKey(ks, revision)); ok {
-		return r.checkHealth(ctx, ks, revision, p)
+		return r.continueHealth(ctx, ks, revision, p)
 	}
 
 	ks.Status.LastAttemptedRevision = revision
@@ -223,14 +269,14 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 	}
 	p := &pendingHealth{key: pendingKey(ks, revision), objs: checks, client: c,
 		started: time.Now(), deadline: time.Now().Add(ks.GetTimeout())}
-	r.health.set(key, p)
-	return r.checkHealth(ctx, ks, revision, p)
+	return r.startHealth(ctx, ks, revision, p)
 }
 
 // finalize deletes the applied objects when the deletion policy says so,
 // unless the Kustomization is suspended.
 func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization) error {
 	r.health.forget(client.ObjectKeyFromObject(ks))
+	r.applied.forget(client.ObjectKeyFromObject(ks))
 	if ks.Spec.Suspend || ks.Status.Inventory == nil || len(ks.Status.Inventory.Entries) == 0 {
 		return nil
 	}

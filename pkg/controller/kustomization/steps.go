@@ -96,7 +96,7 @@ func (r *Reconciler) source(ctx context.Context, ks *kustomizev1.Kustomization) 
 // apply labels the objects as ours and applies them.
 func (r *Reconciler) apply(ctx context.Context, ks *kustomizev1.Kustomization, c client.Client, objs []*unstructured.Unstructured, origins map[string]string) (ssa.ChangeSet, error) {
 	kustomize.SetLabels(objs, ks.OwnerLabels())
-	changes, err := r.newSSA(c).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{Force: ks.Spec.Force, WaitTimeout: ks.GetTimeout(), Origins: origins})
+	changes, err := r.newSSA(c).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{Force: ks.Spec.Force, WaitTimeout: ks.GetTimeout(), Origins: origins, Applied: r.applied.of(ks)})
 	for _, a := range []ssa.Action{ssa.Created, ssa.Configured, ssa.Unchanged, ssa.Skipped} {
 		metrics.CountApplied(string(a), changes.Count(a))
 	}
@@ -226,49 +226,56 @@ func (r *Reconciler) healthChecks(ks *kustomizev1.Kustomization, objs []*unstruc
 	return out, nil
 }
 
-// checkHealth checks the pending objects once; while some still progress it
-// requeues soon instead of holding a worker, so that one slow Deployment never
-// stalls other Kustomizations.
-func (r *Reconciler) checkHealth(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth) error {
-	key := client.ObjectKeyFromObject(ks)
+// startHealth checks the objects once; those still progressing are then
+// polled by the health tracker, not by requeues that would hold a place in
+// the work queue, and the Kustomization is reconciled again when the check
+// is over.
+func (r *Reconciler) startHealth(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth) error {
 	report, err := r.newSSA(p.client).Health(ctx, p.objs)
-	switch {
-	case err != nil:
-		r.health.forget(key)
+	if err != nil {
 		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("checking health: %w", err))
+	}
+	if report.Ready() || len(report.Failed) > 0 {
+		return r.healthOutcome(ctx, ks, revision, p, report)
+	}
+	r.health.track(client.ObjectKeyFromObject(ks), p, report)
+	return r.healthProgress(ks, p, report)
+}
+
+// continueHealth is a reconcile while a check is under way: it records the
+// outcome once there is one, else the progress.
+func (r *Reconciler) continueHealth(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth) error {
+	report, done, err := r.health.outcome(p)
+	if !done {
+		return r.healthProgress(ks, p, report)
+	}
+	r.health.forget(client.ObjectKeyFromObject(ks))
+	if err != nil {
+		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("checking health: %w", err))
+	}
+	return r.healthOutcome(ctx, ks, revision, p, report)
+}
+
+func (r *Reconciler) healthOutcome(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth, report ssa.HealthReport) error {
+	switch {
 	case report.Ready():
-		r.health.forget(key)
-		meta.MarkTrue(ks, meta.HealthyCondition, meta.SucceededReason, "%d objects healthy", len(p.objs))
+		meta.MarkTrue(ks, meta.HealthyCondition, meta.SucceededReason, "applied objects are healthy")
 		return r.succeed(ctx, ks, revision)
 	case len(report.Failed) > 0:
-		r.health.forget(key)
 		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("health check failed for %s", report))
-	case time.Now().After(p.deadline):
-		r.health.forget(key)
-		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("health check timed out after %s waiting for %s", ks.GetTimeout(), report))
 	}
-	p.objs = pendingOnly(p.objs, report)
-	msg := fmt.Sprintf("waiting for %d of %d objects to become healthy: %s", len(report.Pending), len(p.objs), report)
+	return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("health check timed out after %s waiting for %s", ks.GetTimeout(), report))
+}
+
+// healthProgress records which objects are still awaited. The tracker
+// enqueues the Kustomization when the check ends; the requeue is only a
+// safety net past the deadline.
+func (r *Reconciler) healthProgress(ks *kustomizev1.Kustomization, p *pendingHealth, report ssa.HealthReport) error {
+	msg := fmt.Sprintf("waiting for %d objects to become healthy: %s", len(report.Pending), report)
 	meta.MarkUnknown(ks, meta.HealthyCondition, meta.ProgressingReason, "%s", msg)
 	meta.MarkUnknown(ks, meta.ReadyCondition, meta.ProgressingReason, "%s", msg)
 	meta.MarkTrue(ks, meta.ReconcilingCondition, meta.ProgressingReason, "%s", msg)
-	return lifecycle.RequeueAfter(p.nextPoll())
-}
-
-// pendingOnly keeps the objects that were not yet Current, so that later
-// polls read only those.
-func pendingOnly(objs []*unstructured.Unstructured, report ssa.HealthReport) []*unstructured.Unstructured {
-	pending := map[string]bool{}
-	for _, h := range report.Pending {
-		pending[h.Subject] = true
-	}
-	out := objs[:0:0]
-	for _, u := range objs {
-		if pending[ssa.Subject(u)] {
-			out = append(out, u)
-		}
-	}
-	return out
+	return lifecycle.RequeueAfter(time.Until(p.deadline) + 30*time.Second)
 }
 
 func (r *Reconciler) succeed(ctx context.Context, ks *kustomizev1.Kustomization, revision string) error {
