@@ -54,11 +54,8 @@ fields that the API server, kubectl and Tether add for their bookkeeping.`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Names = args
 				opts.Namespace = f.Namespace()
-				if opts.All && len(args) > 0 {
-					return cmdutil.UsageErrorf("names and --all do not go together: pass one or the other")
-				}
-				if !opts.All && len(args) == 0 {
-					return cmdutil.UsageErrorf("name a %s to export, or pass --all", k.Kind)
+				if err := kinds.CheckSelection(k, "export", opts.Names, opts.All); err != nil {
+					return err
 				}
 				if runF != nil {
 					return runF(opts)

@@ -256,3 +256,15 @@ func apiError(err error, k *Kind, format string, a ...any) error {
 	}
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), err)
 }
+
+// CheckSelection checks the NAME arguments and --all of a command that acts
+// on objects of k (verb: "suspend", "export", ...): one or the other.
+func CheckSelection(k *Kind, verb string, names []string, all bool) error {
+	if all && len(names) > 0 {
+		return cmdutil.UsageErrorf("names and --all do not go together: pass one or the other")
+	}
+	if !all && len(names) == 0 {
+		return cmdutil.UsageErrorf("name a %s to %s, or pass --all", k.Kind, verb)
+	}
+	return nil
+}

@@ -57,11 +57,8 @@ returns at once). It exits 1 when an object is not Ready.`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Names = args
 				opts.Namespace = f.Namespace()
-				if opts.All && len(args) > 0 {
-					return cmdutil.UsageErrorf("names and --all do not go together: pass one or the other")
-				}
-				if !opts.All && len(args) == 0 {
-					return cmdutil.UsageErrorf("name a %s to resume, or pass --all", k.Kind)
+				if err := kinds.CheckSelection(k, "resume", opts.Names, opts.All); err != nil {
+					return err
 				}
 				if runF != nil {
 					return runF(opts)

@@ -49,7 +49,7 @@ meantime are not reverted.`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Names = args
 				opts.Namespace = f.Namespace()
-				if err := validate(opts.Names, opts.All, k); err != nil {
+				if err := kinds.CheckSelection(k, "suspend", opts.Names, opts.All); err != nil {
 					return err
 				}
 				if runF != nil {
@@ -62,16 +62,6 @@ meantime are not reverted.`,
 		return c
 	})
 	return cmd
-}
-
-func validate(names []string, all bool, k *kinds.Kind) error {
-	if all && len(names) > 0 {
-		return cmdutil.UsageErrorf("names and --all do not go together: pass one or the other")
-	}
-	if !all && len(names) == 0 {
-		return cmdutil.UsageErrorf("name a %s to suspend, or pass --all", k.Kind)
-	}
-	return nil
 }
 
 // Run suspends the selected objects.
