@@ -14,6 +14,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/cmd/build"
 	"github.com/tether-gitops/tether/pkg/cmd/check"
 	"github.com/tether-gitops/tether/pkg/cmd/completion"
+	"github.com/tether-gitops/tether/pkg/cmd/create"
 	deletecmd "github.com/tether-gitops/tether/pkg/cmd/delete"
 	"github.com/tether-gitops/tether/pkg/cmd/diff"
 	"github.com/tether-gitops/tether/pkg/cmd/export"
@@ -70,6 +71,7 @@ and the in-cluster reconciler keeps the cluster equal to it.`,
 		resume.NewCmdResume(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
 		export.NewCmdExport(f, nil),
+		create.NewCmdCreate(f, nil),
 	)
 	return cmd
 }
