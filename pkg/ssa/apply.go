@@ -71,7 +71,9 @@ func (m *Manager) Apply(ctx context.Context, u *unstructured.Unstructured, opts 
 // defined by a CRD in objs, and each stage is dry-run in full before any of
 // its objects is written: a bad object fails the stage with nothing of it
 // applied. Only objects that the dry-run shows would change are written, so
-// re-applying an unchanged set sends no write.
+// re-applying an unchanged set sends no write. On return each object holds
+// its state in the cluster (the server's answer, or the live object when
+// unchanged).
 func (m *Manager) ApplyAllStaged(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (ChangeSet, error) {
 	if err := m.validate(objs, opts); err != nil {
 		return nil, err
@@ -187,6 +189,12 @@ func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructu
 	changes := make(ChangeSet, len(plans))
 	for i, p := range plans {
 		changes[i] = Change{Subject: Subject(objs[i]), Action: p.action}
+		// Like a written object, which holds the server's answer, an
+		// unchanged one takes the live state: callers compute health
+		// from it without reading it again.
+		if p.action == Unchanged && p.live != nil {
+			objs[i].Object = p.live.Object
+		}
 	}
 	return changes, err
 }

@@ -49,31 +49,39 @@ func (r HealthReport) String() string {
 // Health reads each object once and computes its kstatus. It does not wait:
 // a controller checks again later instead of holding a worker.
 func (m *Manager) Health(ctx context.Context, objs []*unstructured.Unstructured) (HealthReport, error) {
-	results := make([]Health, len(objs))
+	live := make([]*unstructured.Unstructured, len(objs))
 	err := m.each(ctx, len(objs), func(ctx context.Context, i int) error {
-		u := objs[i]
-		h := Health{Subject: Subject(u)}
-		live, err := m.get(ctx, u)
-		switch {
-		case err != nil:
-			return err
-		case live == nil:
-			h.Status, h.Message = status.NotFoundStatus, "not found"
-		default:
-			res, err := status.Compute(live)
-			if err != nil {
-				return fmt.Errorf("%s: computing its status: %w", h.Subject, err)
-			}
-			h.Status, h.Message = res.Status, res.Message
-		}
-		results[i] = h
-		return nil
+		var err error
+		live[i], err = m.get(ctx, objs[i])
+		return err
 	})
 	if err != nil {
 		return HealthReport{}, err
 	}
+	return healthOf(objs, live)
+}
+
+// HealthOf computes the kstatus of objects already read (such as those
+// ApplyAllStaged returns), without a request.
+func HealthOf(objs []*unstructured.Unstructured) (HealthReport, error) {
+	return healthOf(objs, objs)
+}
+
+// healthOf classifies the objects by the kstatus of their live state (nil:
+// not found).
+func healthOf(objs, live []*unstructured.Unstructured) (HealthReport, error) {
 	var r HealthReport
-	for _, h := range results {
+	for i, u := range objs {
+		h := Health{Subject: Subject(u)}
+		if live[i] == nil {
+			h.Status, h.Message = status.NotFoundStatus, "not found"
+		} else {
+			res, err := status.Compute(live[i])
+			if err != nil {
+				return HealthReport{}, fmt.Errorf("%s: computing its status: %w", h.Subject, err)
+			}
+			h.Status, h.Message = res.Status, res.Message
+		}
 		switch h.Status {
 		case status.CurrentStatus:
 		case status.FailedStatus:

@@ -230,8 +230,16 @@ func (r *Reconciler) healthChecks(ks *kustomizev1.Kustomization, objs []*unstruc
 // polled by the health tracker, not by requeues that would hold a place in
 // the work queue, and the Kustomization is reconciled again when the check
 // is over.
+// With spec.wait the objects are those the apply returned, whose state is
+// known without reading them again.
 func (r *Reconciler) startHealth(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth) error {
-	report, err := r.newSSA(p.client).Health(ctx, p.objs)
+	var report ssa.HealthReport
+	var err error
+	if ks.Spec.Wait {
+		report, err = ssa.HealthOf(p.objs)
+	} else {
+		report, err = r.newSSA(p.client).Health(ctx, p.objs)
+	}
 	if err != nil {
 		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("checking health: %w", err))
 	}
