@@ -291,3 +291,6 @@ func asRelease(r ri.Releaser) *release.Release {
 	}
 	return nil
 }
+
+// Namespace returns the release namespace.
+func (r *Runner) Namespace() string { return r.namespace }

@@ -14,6 +14,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/controller/bucket"
 	"github.com/tether-gitops/tether/pkg/controller/gitrepository"
 	"github.com/tether-gitops/tether/pkg/controller/helmchart"
+	"github.com/tether-gitops/tether/pkg/controller/helmrelease"
 	"github.com/tether-gitops/tether/pkg/controller/helmrepository"
 	"github.com/tether-gitops/tether/pkg/controller/kustomization"
 	"github.com/tether-gitops/tether/pkg/controller/ocirepository"
@@ -67,6 +68,10 @@ func setupControllers(mgr manager.Manager, o Options) error {
 		}},
 		{"Kustomization", func() error {
 			return (&kustomization.Reconciler{Client: c, Config: mgr.GetConfig(), Store: store, Recorder: events,
+				DefaultServiceAccount: o.DefaultServiceAccount, NoCrossNamespaceRefs: o.NoCrossNamespaceRefs}).SetupWithManager(mgr, copts)
+		}},
+		{"HelmRelease", func() error {
+			return (&helmrelease.Reconciler{Client: c, Config: mgr.GetConfig(), Store: store, Recorder: events,
 				DefaultServiceAccount: o.DefaultServiceAccount, NoCrossNamespaceRefs: o.NoCrossNamespaceRefs}).SetupWithManager(mgr, copts)
 		}},
 	}
