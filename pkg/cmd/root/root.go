@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	bootstrapcmd "github.com/tether-gitops/tether/pkg/cmd/bootstrap"
 	"github.com/tether-gitops/tether/pkg/cmd/build"
 	"github.com/tether-gitops/tether/pkg/cmd/check"
 	"github.com/tether-gitops/tether/pkg/cmd/completion"
@@ -61,6 +62,7 @@ and the in-cluster reconciler keeps the cluster equal to it.`,
 		versioncmd.NewCmdVersion(f, nil),
 		completion.NewCmdCompletion(f),
 		install.NewCmdInstall(f, nil),
+		bootstrapcmd.NewCmdBootstrap(f),
 		uninstall.NewCmdUninstall(f, nil),
 		check.NewCmdCheck(f, nil),
 		build.NewCmdBuild(f, nil),
