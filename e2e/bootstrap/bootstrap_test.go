@@ -1,0 +1,375 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tether-gitops/tether/e2e/harness"
+	"github.com/tether-gitops/tether/e2e/testcluster"
+	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
+	"github.com/tether-gitops/tether/pkg/apis/meta"
+	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/manifestgen"
+	"github.com/tether-gitops/tether/pkg/testserver/gitserver"
+)
+
+const (
+	clusterPath = "clusters/test"
+	systemDir   = clusterPath + "/tether-system"
+	syncName    = "tether-system"
+)
+
+// common are the flags every bootstrap in these tests passes.
+func common(ns string, extra ...string) []string {
+	return append([]string{"-n", ns, "--path", clusterPath, "--interval", "3s", "--timeout", "3m",
+		"--author-name", "Bootstrap Test", "--author-email", "bootstrap@tether.invalid"}, extra...)
+}
+
+// leaveToNextTest suspends the namespace's sync objects when the test ends,
+// so that they stop applying the shared cluster-scoped objects.
+func leaveToNextTest(t *testing.T, ns string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, obj := range []client.Object{
+			&sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: syncName}},
+			&kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: syncName}},
+		} {
+			patch := []byte(`{"spec":{"suspend":true}}`)
+			_ = cluster.Client.Patch(ctx, obj, client.RawPatch("application/merge-patch+json", patch))
+		}
+	})
+	reconciler.LogOnFailure(t)
+}
+
+func mustSucceed(t *testing.T, res harness.Result) {
+	t.Helper()
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", res.ExitCode, res.Stderr)
+	}
+}
+
+func getSecret(t *testing.T, ns, name string) *corev1.Secret {
+	t.Helper()
+	var s corev1.Secret
+	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// assertSynced checks that the sync objects are Ready at the branch's head.
+func assertSynced(t *testing.T, ns, bare string) (string, *sourcev1.GitRepository) {
+	t.Helper()
+	head := gitserver.Git(t, bare, "rev-parse", "main")
+	rev := "main@sha1:" + head
+	repo := harness.Get(t, cluster, &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: syncName}})
+	if !meta.IsReady(repo) || !repo.Status.Artifact.HasRevision(rev) {
+		t.Errorf("GitRepository not Ready at %s: %s", rev, harness.Conditions(repo))
+	}
+	ks := harness.Get(t, cluster, &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: syncName}})
+	if !meta.IsReady(ks) || ks.Status.LastAppliedRevision != rev {
+		t.Errorf("Kustomization not Ready at %s (applied %q): %s", rev, ks.Status.LastAppliedRevision, harness.Conditions(ks))
+	}
+	for _, f := range []string{"components.yaml", "sync.yaml", "kustomization.yaml"} {
+		if _, err := gitserver.RunGit(bare, "cat-file", "-e", "main:"+systemDir+"/"+f); err != nil {
+			t.Errorf("%s/%s is not in the repository: %v", systemDir, f, err)
+		}
+	}
+	return head, repo
+}
+
+func waitFor(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	testcluster.Eventually(t, 90*time.Second, 250*time.Millisecond, func() error {
+		if err := cond(); err != nil {
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
+	ns := "boot-http"
+	leaveToNextTest(t, ns)
+	srv := gitserver.NewHTTP(t, gitserver.WithBasicAuth("git", "s3cret"))
+	repo := gitserver.InitRepo(t, srv.Root(), "fleet", map[string]string{"README.md": "fleet\n"})
+	t.Setenv("TETHER_PASSWORD", "s3cret")
+	args := append([]string{"bootstrap", "git", "--url", srv.URL("fleet"), "--username", "git"}, common(ns)...)
+
+	mustSucceed(t, harness.Tether(t, cluster, args...))
+	head, src := assertSynced(t, ns, repo.Bare)
+	if src.Spec.URL != srv.URL("fleet") || src.Spec.SecretRef == nil || src.Spec.SecretRef.Name != "tether-system" {
+		t.Errorf("GitRepository spec: %+v", src.Spec)
+	}
+	secret := getSecret(t, ns, "tether-system")
+	if string(secret.Data["username"]) != "git" || string(secret.Data["password"]) != "s3cret" {
+		t.Errorf("Secret keys: %v", keys(secret.Data))
+	}
+	var d appsv1.Deployment
+	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: manifestgen.DeploymentName}, &d); err != nil {
+		t.Fatalf("reconciler Deployment not installed: %v", err)
+	}
+
+	t.Run("re-running with the same flags changes nothing", func(t *testing.T) {
+		res := harness.Tether(t, cluster, args...)
+		mustSucceed(t, res)
+		if got := gitserver.Git(t, repo.Bare, "rev-parse", "main"); got != head {
+			t.Errorf("a re-run committed: head %s -> %s", head, got)
+		}
+		if !strings.Contains(res.Stderr, "up to date") {
+			t.Errorf("stderr does not say the manifests are up to date")
+		}
+		if again := getSecret(t, ns, "tether-system"); again.ResourceVersion != secret.ResourceVersion {
+			t.Errorf("the Secret changed on a re-run")
+		}
+	})
+
+	t.Run("a commit to components.yaml changes the cluster", func(t *testing.T) {
+		gitserver.Git(t, repo.Work, "pull", "-q", "origin", "main")
+		components, err := os.ReadFile(filepath.Join(repo.Work, systemDir, "components.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm := "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: managed-from-git\n  namespace: " + ns + "\ndata:\n  a: b\n"
+		repo.Commit(t, map[string]string{systemDir + "/components.yaml": string(components) + cm}, "add a ConfigMap")
+		waitFor(t, "ConfigMap applied from Git", func() error {
+			return cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "managed-from-git"}, &corev1.ConfigMap{})
+		})
+	})
+
+	t.Run("a new version upgrades through Git", func(t *testing.T) {
+		before := gitserver.Git(t, repo.Bare, "rev-parse", "main")
+		mustSucceed(t, harness.Tether(t, cluster, append(args, "--version", "v0.0.2-e2e")...))
+		after, _ := assertSynced(t, ns, repo.Bare)
+		if after == before {
+			t.Fatal("a new version did not commit")
+		}
+		msg := gitserver.Git(t, repo.Bare, "log", "-1", "--format=%an <%ae> %s", "main")
+		if !strings.Contains(msg, "Bootstrap Test <bootstrap@tether.invalid>") || !strings.Contains(msg, "v0.0.2-e2e") {
+			t.Errorf("commit: %s", msg)
+		}
+		var d appsv1.Deployment
+		if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: manifestgen.DeploymentName}, &d); err != nil {
+			t.Fatal(err)
+		}
+		if v := d.Labels[manifestgen.VersionLabel]; v != "v0.0.2-e2e" {
+			t.Errorf("Deployment version label = %q", v)
+		}
+		// Bootstrap rewrote components.yaml, so the ConfigMap added by hand is pruned.
+		waitFor(t, "ConfigMap pruned", func() error {
+			err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "managed-from-git"}, &corev1.ConfigMap{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return errorf("ConfigMap still there (%v)", err)
+		})
+	})
+}
+
+func TestBootstrapGit_SSHWithPrivateKey(t *testing.T) {
+	ns := "boot-ssh"
+	leaveToNextTest(t, ns)
+	root := t.TempDir()
+	srv := gitserver.NewSSH(t, root)
+	repo := gitserver.InitRepo(t, root, "fleet", map[string]string{"README.md": "fleet\n"})
+	priv, pub := gitserver.NewClientKey(t)
+	srv.AuthorizedKey(pub)
+	keyFile := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(keyFile, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"bootstrap", "git", "--url", srv.URL("fleet"), "--private-key-file", keyFile}, common(ns)...)
+
+	mustSucceed(t, harness.Tether(t, cluster, args...))
+	head, src := assertSynced(t, ns, repo.Bare)
+	if src.Spec.URL != srv.URL("fleet") {
+		t.Errorf("GitRepository url = %s", src.Spec.URL)
+	}
+	secret := getSecret(t, ns, "tether-system")
+	if string(secret.Data["identity"]) != string(priv) || string(secret.Data["known_hosts"]) != string(srv.KnownHosts()) {
+		t.Errorf("Secret identity/known_hosts do not match the key and the server; keys %v", keys(secret.Data))
+	}
+
+	mustSucceed(t, harness.Tether(t, cluster, args...))
+	if got := gitserver.Git(t, repo.Bare, "rev-parse", "main"); got != head {
+		t.Errorf("a re-run committed: head %s -> %s", head, got)
+	}
+	if again := getSecret(t, ns, "tether-system"); again.ResourceVersion != secret.ResourceVersion {
+		t.Errorf("the Secret changed on a re-run")
+	}
+}
+
+func TestBootstrapGit_SSHGeneratedKeyIsKeptAndReused(t *testing.T) {
+	ns := "boot-ssh-gen"
+	leaveToNextTest(t, ns)
+	root := t.TempDir()
+	srv := gitserver.NewSSH(t, root)
+	repo := gitserver.InitRepo(t, root, "fleet", map[string]string{"README.md": "fleet\n"})
+	args := append([]string{"bootstrap", "git", "--url", srv.URL("fleet"), "--silent"}, common(ns)...)
+
+	res := harness.Tether(t, cluster, args...)
+	if res.ExitCode == 0 {
+		t.Fatal("bootstrap succeeded with a key the server does not know")
+	}
+	if !strings.Contains(res.Stdout, "deploy key: ssh-ed25519 ") {
+		t.Errorf("the public key is not printed:\n%s", res.Stdout)
+	}
+	secret := getSecret(t, ns, "tether-system")
+	pub := strings.TrimSpace(string(secret.Data["identity.pub"]))
+	if !strings.Contains(res.Stdout, pub) {
+		t.Errorf("the printed key is not the stored one")
+	}
+	key, _, _, _, err := parseAuthorizedKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AuthorizedKey(key)
+
+	res = harness.Tether(t, cluster, args...)
+	mustSucceed(t, res)
+	if !strings.Contains(res.Stderr, "reusing the deploy key") {
+		t.Errorf("the key was not reused")
+	}
+	assertSynced(t, ns, repo.Bare)
+	if again := getSecret(t, ns, "tether-system"); string(again.Data["identity"]) != string(secret.Data["identity"]) {
+		t.Error("the deploy key changed")
+	}
+}
+
+func TestBootstrapGitHub_CreatesRepositoryWithTeamAndDeployKey(t *testing.T) {
+	ns := "boot-gh"
+	leaveToNextTest(t, ns)
+	const token = "ghp_standin_token_0123456789"
+	gh := newGitHub(t, token, "octo", []string{"acme"}, []string{"acme/platform"})
+	t.Setenv("GITHUB_TOKEN", token)
+	args := append([]string{"bootstrap", "github", "--hostname", gh.URL(), "--owner", "acme", "--repository", "fleet",
+		"--team", "platform:maintain"}, common(ns)...)
+
+	res := harness.Tether(t, cluster, args...)
+	mustSucceed(t, res)
+	if strings.Contains(res.Stdout+res.Stderr, token) {
+		t.Error("the token was printed")
+	}
+	r := gh.repo("acme/fleet")
+	if r == nil {
+		t.Fatal("the repository was not created")
+	}
+	if !r.Private || r.OwnerType != "Organization" {
+		t.Errorf("repository private=%v owner type=%s", r.Private, r.OwnerType)
+	}
+	if r.Teams["platform"] != "maintain" {
+		t.Errorf("teams: %v", r.Teams)
+	}
+	if len(r.Keys) != 1 || !r.Keys[0].ReadOnly {
+		t.Fatalf("deploy keys: %+v", r.Keys)
+	}
+	head, src := assertSynced(t, ns, gh.bare("acme", "fleet"))
+	if !strings.HasPrefix(src.Spec.URL, "ssh://") {
+		t.Errorf("the cluster does not pull over SSH: %s", src.Spec.URL)
+	}
+	secret := getSecret(t, ns, "tether-system")
+	if strings.TrimSpace(string(secret.Data["identity.pub"])) != r.Keys[0].Key {
+		t.Error("the registered deploy key is not the one in the Secret")
+	}
+	if _, ok := secret.Data["password"]; ok {
+		t.Error("the token is stored although the cluster uses a deploy key")
+	}
+
+	t.Run("re-running creates no repository, key or commit", func(t *testing.T) {
+		mustSucceed(t, harness.Tether(t, cluster, args...))
+		if n := gh.creations(); n != 1 {
+			t.Errorf("%d repository creations", n)
+		}
+		if r := gh.repo("acme/fleet"); len(r.Keys) != 1 {
+			t.Errorf("deploy keys: %+v", r.Keys)
+		}
+		if got := gitserver.Git(t, gh.bare("acme", "fleet"), "rev-parse", "main"); got != head {
+			t.Errorf("a re-run committed: %s -> %s", head, got)
+		}
+		if again := getSecret(t, ns, "tether-system"); again.ResourceVersion != secret.ResourceVersion {
+			t.Errorf("the Secret changed on a re-run")
+		}
+	})
+}
+
+func TestBootstrapGitHub_TokenAuthForAPersonalRepository(t *testing.T) {
+	ns := "boot-gh-token"
+	leaveToNextTest(t, ns)
+	const token = "ghp_personal_token_abcdef"
+	gh := newGitHub(t, token, "octo", nil, nil)
+	t.Setenv("GITHUB_TOKEN", token)
+	args := append([]string{"bootstrap", "github", "--hostname", gh.URL(), "--owner", "octo", "--personal",
+		"--repository", "fleet", "--token-auth"}, common(ns)...)
+
+	mustSucceed(t, harness.Tether(t, cluster, args...))
+	r := gh.repo("octo/fleet")
+	if r == nil || r.OwnerType != "User" || len(r.Keys) != 0 {
+		t.Fatalf("repository: %+v", r)
+	}
+	_, src := assertSynced(t, ns, gh.bare("octo", "fleet"))
+	if src.Spec.URL != gh.URL()+"/octo/fleet.git" {
+		t.Errorf("GitRepository url = %s", src.Spec.URL)
+	}
+	secret := getSecret(t, ns, "tether-system")
+	if string(secret.Data["password"]) != token || len(secret.Data["identity"]) != 0 {
+		t.Errorf("Secret keys: %v", keys(secret.Data))
+	}
+}
+
+func TestBootstrapGitHub_BadTokenCreatesNothing(t *testing.T) {
+	ns := "boot-gh-bad"
+	gh := newGitHub(t, "the-right-token", "octo", []string{"acme"}, nil)
+	t.Setenv("GITHUB_TOKEN", "a-wrong-token")
+	res := harness.Tether(t, cluster, append([]string{"bootstrap", "github", "--hostname", gh.URL(), "--owner", "acme",
+		"--repository", "fleet"}, common(ns)...)...)
+	if res.ExitCode != 1 {
+		t.Fatalf("exit %d, want 1", res.ExitCode)
+	}
+	if !strings.Contains(res.Stderr, "401") || !strings.Contains(res.Stderr, "GITHUB_TOKEN") {
+		t.Errorf("the error does not say the token was rejected:\n%s", res.Stderr)
+	}
+	if strings.Contains(res.Stdout+res.Stderr, "a-wrong-token") {
+		t.Error("the token was printed")
+	}
+	if gh.creations() != 0 || gh.repo("acme/fleet") != nil {
+		t.Error("a repository was created")
+	}
+	err := cluster.Client.Get(context.Background(), client.ObjectKey{Name: ns}, &corev1.Namespace{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("the cluster was changed: namespace %s: %v", ns, err)
+	}
+}
+
+func TestBootstrapGitHub_RefusesANonEmptyRepositoryThatIsNotOurs(t *testing.T) {
+	ns := "boot-gh-foreign"
+	const token = "ghp_foreign_token"
+	gh := newGitHub(t, token, "octo", []string{"acme"}, nil)
+	gh.importRepo(t, "acme", "legacy", map[string]string{"README.md": "someone else's\n"})
+	head := gitserver.Git(t, gh.bare("acme", "legacy"), "rev-parse", "main")
+	t.Setenv("GITHUB_TOKEN", token)
+	res := harness.Tether(t, cluster, append([]string{"bootstrap", "github", "--hostname", gh.URL(), "--owner", "acme",
+		"--repository", "legacy"}, common(ns)...)...)
+	if res.ExitCode != 1 {
+		t.Fatalf("exit %d, want 1", res.ExitCode)
+	}
+	if !strings.Contains(res.Stderr, "--force") || !strings.Contains(res.Stderr, "not empty") {
+		t.Errorf("the error does not explain the refusal:\n%s", res.Stderr)
+	}
+	if got := gitserver.Git(t, gh.bare("acme", "legacy"), "rev-parse", "main"); got != head {
+		t.Error("the repository was written to")
+	}
+	if r := gh.repo("acme/legacy"); len(r.Keys) != 0 {
+		t.Error("a deploy key was registered")
+	}
+}
