@@ -152,14 +152,17 @@ func (r *Reconciler) chart(ctx context.Context, hr *helmv1.HelmRelease) (*chartA
 		}
 		return nil, fmt.Errorf("reading %s %s/%s: %w", kind, ns, name, err)
 	}
-	// A source that has not looked at its current spec yet may hold the
-	// chart of the previous one.
-	if src.GetObservedGeneration() != src.GetGeneration() {
-		return nil, fmt.Errorf("%s %s/%s is reconciling its new spec", kind, ns, name)
-	}
-	if status, _, msg := meta.ReadyStatus(src); status != metav1.ConditionTrue || src.GetArtifact() == nil {
-		if msg == "" {
+	// A source that has not reconciled its current spec holds the chart of
+	// the previous one (if any). One that has, but failed since (its
+	// repository is down), still holds the right chart: it is used.
+	status, _, msg := meta.ReadyStatus(src)
+	if src.GetObservedGeneration() != src.GetGeneration() || src.GetArtifact() == nil {
+		switch {
+		case status == metav1.ConditionFalse && msg != "":
+		case src.GetArtifact() == nil:
 			msg = "no artifact yet"
+		default:
+			msg = "reconciling its new spec"
 		}
 		return nil, fmt.Errorf("%s %s/%s is not ready: %s", kind, ns, name, msg)
 	}
