@@ -5,6 +5,7 @@
 package clicreate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -39,3 +40,11 @@ func mustContain(t *testing.T, what, s string, parts ...string) {
 		}
 	}
 }
+
+// harnessTether runs the CLI without checking its exit code (for polling).
+func harnessTether(t *testing.T, args ...string) harness.Result {
+	t.Helper()
+	return harness.Tether(t, cluster, args...)
+}
+
+func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

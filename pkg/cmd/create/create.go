@@ -7,11 +7,11 @@ package create
 import (
 	"context"
 	"encoding/base64"
-	"unicode/utf8"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

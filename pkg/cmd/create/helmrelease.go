@@ -23,9 +23,9 @@ func newCmdHelmRelease(f *cmdutil.Factory, runF func(*Options) error) *cobra.Com
 	o := newOptions(f, kinds.HelmRelease)
 	var (
 		source, chart, chartVersion, chartRef, releaseName, targetNamespace, storageNamespace, serviceAccount string
-		createNamespace                                                                                     bool
-		interval                                                                                            time.Duration
-		valuesFiles, valuesFrom, deps                                                                       []string
+		createNamespace                                                                                       bool
+		interval                                                                                              time.Duration
+		valuesFiles, valuesFrom, deps                                                                         []string
 	)
 	cmd := leaf(f, o, "helmrelease", "Create or update a HelmRelease", `  # The chart podinfo of the HelmRepository podinfo, with values from a file
   tether create helmrelease podinfo --source=HelmRepository/podinfo --chart=podinfo --chart-version=">=6.0.0" --values=values.yaml

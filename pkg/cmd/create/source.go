@@ -217,9 +217,9 @@ func newCmdSourceOCI(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comma
 	o := newOptions(f, kinds.OCIRepository)
 	var (
 		rawURL, tag, semver, digest, provider, secret, certSecret, serviceAccount string
-		interval                                                               time.Duration
-		insecure                                                               bool
-		ignorePaths                                                            []string
+		interval                                                                  time.Duration
+		insecure                                                                  bool
+		ignorePaths                                                               []string
 	)
 	cmd := leaf(f, o, "oci", "Create or update an OCIRepository", `  # The manifests pushed as an OCI artifact, tag latest
   tether create source oci manifests --url=oci://ghcr.io/example/manifests --tag=latest
@@ -350,5 +350,3 @@ func dependsOn(values []string) ([]meta.DependencyReference, error) {
 	}
 	return out, nil
 }
-
-

@@ -18,12 +18,16 @@ import (
 	"github.com/tether-gitops/tether/pkg/cmd/create"
 	deletecmd "github.com/tether-gitops/tether/pkg/cmd/delete"
 	"github.com/tether-gitops/tether/pkg/cmd/diff"
+	"github.com/tether-gitops/tether/pkg/cmd/events"
 	"github.com/tether-gitops/tether/pkg/cmd/export"
 	"github.com/tether-gitops/tether/pkg/cmd/get"
 	"github.com/tether-gitops/tether/pkg/cmd/install"
+	"github.com/tether-gitops/tether/pkg/cmd/logs"
 	"github.com/tether-gitops/tether/pkg/cmd/reconcile"
 	"github.com/tether-gitops/tether/pkg/cmd/resume"
 	"github.com/tether-gitops/tether/pkg/cmd/suspend"
+	"github.com/tether-gitops/tether/pkg/cmd/trace"
+	"github.com/tether-gitops/tether/pkg/cmd/tree"
 	"github.com/tether-gitops/tether/pkg/cmd/uninstall"
 	versioncmd "github.com/tether-gitops/tether/pkg/cmd/version"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
@@ -74,6 +78,10 @@ and the in-cluster reconciler keeps the cluster equal to it.`,
 		deletecmd.NewCmdDelete(f, nil),
 		export.NewCmdExport(f, nil),
 		create.NewCmdCreate(f, nil),
+		tree.NewCmdTree(f, nil),
+		events.NewCmdEvents(f, nil),
+		logs.NewCmdLogs(f, nil),
+		trace.NewCmdTrace(f, nil),
 	)
 	return cmd
 }

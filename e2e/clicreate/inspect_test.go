@@ -1,0 +1,68 @@
+package clicreate
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tether-gitops/tether/e2e/testcluster"
+)
+
+func TestTreeTraceEvents_ShowWhatTheKustomizationApplied(t *testing.T) {
+	t.Parallel()
+	f := newAppFixture(t)
+
+	res := tether(t, 0, "tree", "kustomization", "app", "-n", f.ns)
+	mustContain(t, "tree", res.Stdout, "Kustomization/"+f.ns+"/app ("+f.revision+")", "├── ConfigMap/"+f.ns+"/farewell", "└── ConfigMap/"+f.ns+"/greeting")
+
+	res = tether(t, 0, "tree", "ks", "app", "-n", f.ns, "-o", "json")
+	var root struct {
+		Kind     string
+		Children []struct{ Kind, Name string }
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &root); err != nil || root.Kind != "Kustomization" || len(root.Children) != 2 {
+		t.Errorf("tree -o json = %+v, %v", root, err)
+	}
+
+	res = tether(t, 0, "trace", "configmap/greeting", "-n", f.ns)
+	mustContain(t, "trace", res.Stdout, "Object:", "ConfigMap/"+f.ns+"/greeting", "Kustomization: "+f.ns+"/app", "Path:          ./deploy",
+		"Source:", "GitRepository/"+f.ns+"/app", "Revision:", f.revision)
+	tether(t, 0, "create", "source", "git", "other", "-n", f.ns, "--url", "http://127.0.0.1:1/x", "--wait=false")
+	res = tether(t, 1, "trace", "gitrepository", "other", "-n", f.ns)
+	mustContain(t, "trace of an object created by hand", res.Stderr, "is not managed by Tether")
+
+	// The events of the Kustomization (Applied, ReconciliationSucceeded)
+	// come from the reconciler's recorder, asynchronously.
+	testcluster.Eventually(t, 30*time.Second, 250*time.Millisecond, func() error {
+		res := harnessTether(t, "events", "--for", "Kustomization/app", "-n", f.ns)
+		if !strings.Contains(res.Stdout, "Kustomization/app") || !strings.Contains(res.Stdout, "Applied") {
+			return errorf("events --for Kustomization/app:\n%s%s", res.Stdout, res.Stderr)
+		}
+		return nil
+	})
+	res = tether(t, 0, "events", "-n", f.ns)
+	mustContain(t, "events", strings.SplitN(res.Stdout, "\n", 2)[0], "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
+}
+
+func TestLogs_NoPodsIsAClearErrorAndLogFileIsFiltered(t *testing.T) {
+	t.Parallel()
+	f := newAppFixture(t)
+
+	// The test cluster runs the reconciler as a process, not as a pod.
+	res := tether(t, 1, "logs", "--reconciler-namespace", f.ns)
+	mustContain(t, "logs without pods", res.Stderr, "no reconciler pods", "--log-file")
+
+	testcluster.Eventually(t, 30*time.Second, 250*time.Millisecond, func() error {
+		res := harnessTether(t, "logs", "--log-file", reconciler.LogPath, "--kind", "Kustomization", "--name", "app", "-n", f.ns)
+		if res.ExitCode != 0 || !strings.Contains(res.Stdout, "Kustomization/"+f.ns+"/app applied") {
+			return errorf("logs --log-file:\n%s%s", res.Stdout, res.Stderr)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
+			if !strings.Contains(line, " Kustomization/"+f.ns+"/app ") {
+				return errorf("a line about another object: %s", line)
+			}
+		}
+		return nil
+	})
+}
