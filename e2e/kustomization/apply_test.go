@@ -267,10 +267,10 @@ func TestKustomization_WaitReportsDeploymentThatNeverBecomesReady(t *testing.T) 
 
 func TestKustomization_WaitIsReadyOnlyAfterDeploymentIsAvailable(t *testing.T) {
 	t.Parallel()
-	// minReadySeconds keeps the Deployment unavailable for 3s after its pod
+	// minReadySeconds keeps the Deployment unavailable for 5s after its pod
 	// runs: long enough to see the Kustomization wait for it.
 	f := newFixture(t, map[string]string{
-		"good/deploy.yaml": strings.Replace(deploymentYAML("good", 2, ""), "spec:\n  replicas", "spec:\n  minReadySeconds: 3\n  replicas", 1),
+		"good/deploy.yaml": strings.Replace(deploymentYAML("good", 2, ""), "spec:\n  replicas", "spec:\n  minReadySeconds: 5\n  replicas", 1),
 	})
 	ks := f.kustomization(t, "good", "good", func(s *kustomizev1.KustomizationSpec) { s.Wait = true })
 

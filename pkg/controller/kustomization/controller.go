@@ -238,6 +238,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 		return r.continueHealth(ctx, ks, revision, p)
 	}
 
+	before := stashedStatus{inventory: ks.Status.Inventory, attempted: ks.Status.LastAttemptedRevision}
 	ks.Status.LastAttemptedRevision = revision
 	objs, origins, err := r.build(ctx, ks, src)
 	if err != nil {
@@ -258,18 +259,19 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 		}
 		return r.fail(ctx, ks, reason, err)
 	}
-	r.recordApplied(ctx, ks, revision, changes)
+	changed := r.logApplied(ctx, revision, changes)
 
 	checks, err := r.healthChecks(ks, objs)
 	if err != nil {
+		r.eventApplied(ks, revision, changed)
 		return r.fail(ctx, ks, meta.HealthCheckFailedReason, err)
 	}
 	if len(checks) == 0 {
-		return r.succeed(ctx, ks, revision)
+		return r.succeed(ctx, ks, revision, changed)
 	}
-	p := &pendingHealth{key: pendingKey(ks, revision), objs: checks, client: c,
+	p := &pendingHealth{key: pendingKey(ks, revision), objs: checks, client: c, changed: changed,
 		started: time.Now(), deadline: time.Now().Add(ks.GetTimeout())}
-	return r.startHealth(ctx, ks, revision, p)
+	return r.startHealth(ctx, ks, revision, p, before)
 }
 
 // finalize deletes the applied objects when the deletion policy says so,

@@ -29,9 +29,16 @@ type pendingHealth struct {
 	started  time.Time
 	deadline time.Time
 
+	// changed is what the apply changed, for the outcome's event; status is
+	// what the reconcile set before the check, written with the progress or
+	// the outcome.
+	changed ssa.ChangeSet
+	status  stashedStatus
+
 	// Guarded by the tracker's mutex.
-	next     time.Time
-	checking bool
+	next         time.Time
+	checking     bool
+	progressSent bool // the Kustomization was enqueued to show progress
 	report   ssa.HealthReport
 	done     bool  // report is final: ready, failed, or deadline passed
 	err      error // the last check failed to read the objects
@@ -48,6 +55,10 @@ func (p *pendingHealth) nextPoll() time.Duration {
 	}
 	return d
 }
+
+// progressAfter is how long a check runs before its progress is written to
+// the status: quick checks then cost no write besides their outcome.
+const progressAfter = time.Second
 
 // pendingKey is what a health check belongs to: a change of generation,
 // revision or a new reconcile request starts over with a fresh apply.
@@ -174,17 +185,22 @@ func (t *healthTracker) poll(ctx context.Context, name types.NamespacedName, p *
 	}
 	p.done = err != nil || report.Ready() || len(report.Failed) > 0 || time.Now().After(p.deadline)
 	p.next = time.Now().Add(p.nextPoll())
-	finished := p.done && t.pending[name] == p
+	current := t.pending[name] == p
+	finished := p.done && current
+	progress := !p.done && current && !p.progressSent && time.Since(p.started) > progressAfter
+	if progress {
+		p.progressSent = true
+	}
 	t.mu.Unlock()
 
-	if finished {
+	if finished || progress {
 		ks := &kustomizev1.Kustomization{}
 		ks.Namespace, ks.Name = name.Namespace, name.Name
 		select {
 		case t.done <- event.GenericEvent{Object: ks}:
 		case <-ctx.Done():
 		}
-		log.FromContext(ctx).V(1).Info("health check finished", "kustomization", name.String(), "ready", report.Ready())
+		log.FromContext(ctx).V(1).Info("health check", "kustomization", name.String(), "finished", finished, "ready", report.Ready())
 	}
 }
 

@@ -26,7 +26,8 @@ func TestHealthTracker_PollsUntilReadyThenEnqueuesOnce(t *testing.T) {
 	})
 	obj := u("apps/v1", "Deployment", "apps", "web")
 	name := types.NamespacedName{Namespace: "apps", Name: "web"}
-	p := &pendingHealth{key: "k", objs: []*unstructured.Unstructured{obj}, started: time.Now().Add(-time.Hour), deadline: time.Now().Add(time.Hour)}
+	p := &pendingHealth{key: "k", objs: []*unstructured.Unstructured{obj}, started: time.Now().Add(-time.Hour), deadline: time.Now().Add(time.Hour),
+		progressSent: true} // progress is TestHealthTracker_LongCheckIsEnqueuedOnceForProgress's
 	tr.track(name, p, ssa.HealthReport{Pending: []ssa.Health{{Subject: ssa.Subject(obj), Status: status.InProgressStatus}}})
 	p.next = time.Now() // poll at once rather than after the 5s back-off
 
@@ -81,5 +82,40 @@ func TestHealthTracker_DeadlineEndsTheCheck(t *testing.T) {
 	}
 	if report, done, _ := tr.outcome(p); !done || report.Ready() || len(report.Pending) != 1 {
 		t.Errorf("outcome after the deadline = %v, done %v", report, done)
+	}
+}
+
+func TestHealthTracker_LongCheckIsEnqueuedOnceForProgress(t *testing.T) {
+	tr := newHealthTracker(func(_ context.Context, _ client.Client, objs []*unstructured.Unstructured) (ssa.HealthReport, error) {
+		return ssa.HealthReport{Pending: []ssa.Health{{Subject: ssa.Subject(objs[0]), Status: status.InProgressStatus}}}, nil
+	})
+	obj := u("apps/v1", "Deployment", "apps", "slow")
+	p := &pendingHealth{key: "k", objs: []*unstructured.Unstructured{obj}, started: time.Now().Add(-progressAfter), deadline: time.Now().Add(time.Hour)}
+	tr.track(types.NamespacedName{Namespace: "apps", Name: "slow"}, p,
+		ssa.HealthReport{Pending: []ssa.Health{{Subject: ssa.Subject(obj), Status: status.InProgressStatus}}})
+	tr.mu.Lock()
+	p.next = time.Now()
+	tr.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() { _ = tr.Start(ctx) }()
+	select {
+	case <-tr.done:
+	case <-ctx.Done():
+		t.Fatal("a check past progressAfter was not enqueued to show its progress")
+	}
+	if _, done, _ := tr.outcome(p); done {
+		t.Error("the progress enqueue marked the check done")
+	}
+	for range 3 { // more polls, no more progress events
+		tr.mu.Lock()
+		p.next = time.Now()
+		tr.mu.Unlock()
+		time.Sleep(400 * time.Millisecond)
+	}
+	select {
+	case <-tr.done:
+		t.Error("progress enqueued more than once")
+	default:
 	}
 }

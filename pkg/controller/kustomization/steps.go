@@ -174,10 +174,16 @@ func (r *Reconciler) deleteOptions(ks *kustomizev1.Kustomization) ssa.DeleteOpti
 	return ssa.DeleteOptions{Owner: ks.OwnerLabels()}
 }
 
-// recordApplied logs and reports, in one event, what the apply changed.
-func (r *Reconciler) recordApplied(ctx context.Context, ks *kustomizev1.Kustomization, revision string, changes ssa.ChangeSet) {
-	changed := changes.Changed()
+// logApplied logs what the apply did and returns the changes, which the
+// outcome's event lists (one event per reconcile, not one per step).
+func (r *Reconciler) logApplied(ctx context.Context, revision string, changes ssa.ChangeSet) ssa.ChangeSet {
 	log.FromContext(ctx).Info("applied", "revision", revision, "changes", changes.Summary())
+	return changes.Changed()
+}
+
+// eventApplied reports the changes of an apply whose outcome is a failure
+// (a success reports them in its own event).
+func (r *Reconciler) eventApplied(ks *kustomizev1.Kustomization, revision string, changed ssa.ChangeSet) {
 	if len(changed) > 0 {
 		r.Recorder.Eventf(ks, nil, corev1.EventTypeNormal, "Applied", "Apply", "revision %s\n%s", revision, lines(changed))
 	}
@@ -229,10 +235,14 @@ func (r *Reconciler) healthChecks(ks *kustomizev1.Kustomization, objs []*unstruc
 // startHealth checks the objects once; those still progressing are then
 // polled by the health tracker, not by requeues that would hold a place in
 // the work queue, and the Kustomization is reconciled again when the check
-// is over.
-// With spec.wait the objects are those the apply returned, whose state is
-// known without reading them again.
-func (r *Reconciler) startHealth(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth) error {
+// is over. With spec.wait the objects are those the apply returned, whose
+// state is known without reading them again.
+//
+// While a check is young, the status is not written: the new inventory and
+// attempted revision wait in the check (the status before is put back), so
+// that a quick check costs one status write, at its outcome. A check that
+// lasts more than progressAfter is reported as progress by the tracker.
+func (r *Reconciler) startHealth(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth, before stashedStatus) error {
 	var report ssa.HealthReport
 	var err error
 	if ks.Spec.Wait {
@@ -241,35 +251,51 @@ func (r *Reconciler) startHealth(ctx context.Context, ks *kustomizev1.Kustomizat
 		report, err = r.newSSA(p.client).Health(ctx, p.objs)
 	}
 	if err != nil {
+		r.eventApplied(ks, revision, p.changed)
 		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("checking health: %w", err))
 	}
 	if report.Ready() || len(report.Failed) > 0 {
 		return r.healthOutcome(ctx, ks, revision, p, report)
 	}
+	p.status = stashedStatus{inventory: ks.Status.Inventory, attempted: ks.Status.LastAttemptedRevision}
+	before.restore(ks)
 	r.health.track(client.ObjectKeyFromObject(ks), p, report)
-	return r.healthProgress(ks, p, report)
+	return lifecycle.RequeueAfter(time.Until(p.deadline) + 30*time.Second)
+}
+
+// stashedStatus holds the fields a reconcile sets before its health check.
+type stashedStatus struct {
+	inventory *kustomizev1.ResourceInventory
+	attempted string
+}
+
+func (s stashedStatus) restore(ks *kustomizev1.Kustomization) {
+	ks.Status.Inventory, ks.Status.LastAttemptedRevision = s.inventory, s.attempted
 }
 
 // continueHealth is a reconcile while a check is under way: it records the
 // outcome once there is one, else the progress.
 func (r *Reconciler) continueHealth(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth) error {
+	p.status.restore(ks)
 	report, done, err := r.health.outcome(p)
 	if !done {
 		return r.healthProgress(ks, p, report)
 	}
 	r.health.forget(client.ObjectKeyFromObject(ks))
 	if err != nil {
+		r.eventApplied(ks, revision, p.changed)
 		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("checking health: %w", err))
 	}
 	return r.healthOutcome(ctx, ks, revision, p, report)
 }
 
 func (r *Reconciler) healthOutcome(ctx context.Context, ks *kustomizev1.Kustomization, revision string, p *pendingHealth, report ssa.HealthReport) error {
-	switch {
-	case report.Ready():
+	if report.Ready() {
 		meta.MarkTrue(ks, meta.HealthyCondition, meta.SucceededReason, "applied objects are healthy")
-		return r.succeed(ctx, ks, revision)
-	case len(report.Failed) > 0:
+		return r.succeed(ctx, ks, revision, p.changed)
+	}
+	r.eventApplied(ks, revision, p.changed)
+	if len(report.Failed) > 0 {
 		return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("health check failed for %s", report))
 	}
 	return r.fail(ctx, ks, meta.HealthCheckFailedReason, fmt.Errorf("health check timed out after %s waiting for %s", ks.GetTimeout(), report))
@@ -286,11 +312,16 @@ func (r *Reconciler) healthProgress(ks *kustomizev1.Kustomization, p *pendingHea
 	return lifecycle.RequeueAfter(time.Until(p.deadline) + 30*time.Second)
 }
 
-func (r *Reconciler) succeed(ctx context.Context, ks *kustomizev1.Kustomization, revision string) error {
+// succeed records the applied revision; its event lists what changed, and
+// is sent when something changed or the Kustomization was not Ready at it.
+func (r *Reconciler) succeed(ctx context.Context, ks *kustomizev1.Kustomization, revision string, changed ssa.ChangeSet) error {
 	wasReady := meta.IsReady(ks) && ks.Status.LastAppliedRevision == revision
 	ks.Status.LastAppliedRevision = revision
 	lifecycle.Succeeded(ks, meta.ReconciliationSucceededReason, "Applied revision: %s", revision)
-	if !wasReady {
+	switch {
+	case len(changed) > 0:
+		r.Recorder.Eventf(ks, nil, corev1.EventTypeNormal, meta.ReconciliationSucceededReason, "Reconcile", "Applied revision: %s\n%s", revision, lines(changed))
+	case !wasReady:
 		r.Recorder.Eventf(ks, nil, corev1.EventTypeNormal, meta.ReconciliationSucceededReason, "Reconcile", "Applied revision: %s", revision)
 	}
 	return nil
