@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -59,7 +60,9 @@ type Options struct {
 	Interval   time.Duration
 	SecretName string
 	Author     Author
-	Timeout    time.Duration
+	// SignKey, when set, signs the bootstrap commit (see LoadSigningKey).
+	SignKey *openpgp.Entity
+	Timeout time.Duration
 
 	// Install applies the component objects and waits for the reconciler
 	// (the CLI passes install.Apply).
@@ -273,7 +276,7 @@ func (r *Runner) push(ctx context.Context, o Options, creds Credentials, m *Mani
 	}
 	dir, _ := CleanPath(o.Path)
 	msg := fmt.Sprintf("Tether %s: bootstrap %s", o.Components.Version, SystemPath(dir))
-	committed, err := co.WriteAndCommit(m.Files, msg, o.Author)
+	committed, err := co.WriteAndCommitSigned(m.Files, msg, o.Author, o.SignKey)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/tether-gitops/tether/pkg/manifestgen"
 	"github.com/tether-gitops/tether/pkg/testserver/gitserver"
 )
@@ -274,4 +279,87 @@ func TestSSH_ScanKnownHostsAndPushWithKey(t *testing.T) {
 		t.Fatal("a wrong host key was accepted")
 	}
 	_ = os.Remove(co.Dir)
+}
+
+func armoredPrivateKey(t *testing.T, key *gitserver.GPGKey, passphrase string) []byte {
+	t.Helper()
+	if passphrase != "" {
+		if err := key.Entity.EncryptPrivateKeys([]byte(passphrase), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := key.Entity.SerializePrivateWithoutSigning(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestLoadSigningKey(t *testing.T) {
+	key := gitserver.NewGPGKey(t)
+	ring := armoredPrivateKey(t, key, "")
+	if e, err := LoadSigningKey(ring, "", ""); err != nil || e.PrimaryKey.KeyIdString() != key.KeyID {
+		t.Fatalf("first key: %v", err)
+	}
+	if _, err := LoadSigningKey(ring, "", strings.ToLower(key.KeyID[8:])); err != nil {
+		t.Fatalf("by short ID: %v", err)
+	}
+	if _, err := LoadSigningKey(ring, "", "DEADBEEF"); err == nil {
+		t.Fatal("an absent key ID was accepted")
+	}
+	if _, err := LoadSigningKey([]byte(key.PublicKey), "", ""); err == nil || !strings.Contains(err.Error(), "no private key") {
+		t.Fatalf("public key ring: %v", err)
+	}
+
+	enc := gitserver.NewGPGKey(t)
+	encRing := armoredPrivateKey(t, enc, "pass phrase")
+	if _, err := LoadSigningKey(encRing, "", ""); err == nil || !strings.Contains(err.Error(), "passphrase") {
+		t.Fatalf("encrypted key without passphrase: %v", err)
+	}
+	if _, err := LoadSigningKey(encRing, "wrong", ""); err == nil {
+		t.Fatal("a wrong passphrase was accepted")
+	}
+	if _, err := LoadSigningKey(encRing, "pass phrase", ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckout_SignsTheCommit(t *testing.T) {
+	srv := gitserver.NewHTTP(t)
+	repo := gitserver.InitRepo(t, srv.Root(), "fleet", map[string]string{"README.md": "x\n"})
+	key := gitserver.NewGPGKey(t)
+	signer, err := LoadSigningKey(armoredPrivateKey(t, key, ""), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	co, err := Clone(ctx, srv.URL("fleet"), "main", Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if _, err := co.WriteAndCommitSigned(map[string][]byte{"a.yaml": []byte("a: 1\n")}, "signed", Author{Name: "T", Email: "t@x.invalid"}, signer); err != nil {
+		t.Fatal(err)
+	}
+	if err := co.Push(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := gogit.PlainOpen(repo.Bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := r.CommitObject(plumbing.NewHash(co.Head()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := commit.Verify(key.PublicKey); err != nil {
+		t.Fatalf("the pushed commit does not verify: %v", err)
+	}
 }

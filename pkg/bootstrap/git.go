@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	gogit "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -134,6 +135,12 @@ func (c *Checkout) Head() string {
 // WriteAndCommit writes files (repository-relative paths) and, if that
 // changed anything, commits them. It returns whether it committed.
 func (c *Checkout) WriteAndCommit(files map[string][]byte, msg string, author Author) (bool, error) {
+	return c.WriteAndCommitSigned(files, msg, author, nil)
+}
+
+// WriteAndCommitSigned is WriteAndCommit with the commit signed by key
+// (unsigned when key is nil).
+func (c *Checkout) WriteAndCommitSigned(files map[string][]byte, msg string, author Author, key *openpgp.Entity) (bool, error) {
 	wt, err := c.repo.Worktree()
 	if err != nil {
 		return false, err
@@ -169,7 +176,7 @@ func (c *Checkout) WriteAndCommit(files map[string][]byte, msg string, author Au
 		return false, nil
 	}
 	sig := &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()}
-	if _, err := wt.Commit(msg, &gogit.CommitOptions{Author: sig, Committer: sig}); err != nil {
+	if _, err := wt.Commit(msg, &gogit.CommitOptions{Author: sig, Committer: sig, SignKey: key}); err != nil {
 		return false, fmt.Errorf("git commit: %w", err)
 	}
 	return true, nil

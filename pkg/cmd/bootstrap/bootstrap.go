@@ -55,6 +55,9 @@ type CommonOptions struct {
 	CAFile          string
 	AuthorName      string
 	AuthorEmail     string
+	GPGKeyRing      string
+	GPGPassphrase   string
+	GPGKeyID        string
 	TokenAuth       bool
 	Silent          bool
 	Timeout         time.Duration
@@ -73,6 +76,9 @@ func (o *CommonOptions) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.CAFile, "ca-file", "", "PEM file of a CA that signs the Git server's HTTPS certificate")
 	fl.StringVar(&o.AuthorName, "author-name", "", "commit author name (default: git config user.name, else Tether)")
 	fl.StringVar(&o.AuthorEmail, "author-email", "", "commit author email (default: git config user.email)")
+	fl.StringVar(&o.GPGKeyRing, "gpg-key-ring", "", "OpenPGP key ring (gpg --export-secret-keys) to sign the bootstrap commit with")
+	fl.StringVar(&o.GPGPassphrase, "gpg-passphrase", "", "passphrase of the signing key (prefer TETHER_GPG_PASSPHRASE)")
+	fl.StringVar(&o.GPGKeyID, "gpg-key-id", "", "ID of the signing key in --gpg-key-ring (default: its first private key)")
 	fl.BoolVar(&o.Silent, "silent", false, "do not ask for confirmation (assume the deploy key has been added)")
 	fl.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the installation and the first sync")
 }
@@ -86,6 +92,9 @@ func (o *CommonOptions) complete(cmd *cobra.Command) error {
 	}
 	if _, err := bootstrap.CleanPath(o.Path); err != nil {
 		return cmdutil.UsageErrorf("%v", err)
+	}
+	if o.GPGKeyRing == "" && (o.GPGKeyID != "" || o.GPGPassphrase != "") {
+		return cmdutil.UsageErrorf("--gpg-key-id and --gpg-passphrase need --gpg-key-ring")
 	}
 	if o.Interval < time.Second {
 		return cmdutil.UsageErrorf("--interval must be at least 1s")
@@ -110,6 +119,15 @@ func (o *CommonOptions) baseOptions() (bootstrap.Options, error) {
 		Install: func(ctx context.Context, objs []*unstructured.Unstructured) error {
 			return install.Apply(ctx, o.Factory, o.IO, objs, true, o.Timeout)
 		},
+	}
+	if o.GPGKeyRing != "" {
+		ring, err := os.ReadFile(o.GPGKeyRing)
+		if err != nil {
+			return bo, fmt.Errorf("--gpg-key-ring: %w", err)
+		}
+		if bo.SignKey, err = bootstrap.LoadSigningKey(ring, o.GPGPassphrase, o.GPGKeyID); err != nil {
+			return bo, err
+		}
 	}
 	for _, p := range o.ComponentsExtra {
 		data, err := os.ReadFile(p)

@@ -38,6 +38,7 @@ func TestNewCmdGit_Flags(t *testing.T) {
 		{args: []string{"--url", "https://h/o/r.git", "--token-auth"}, wantErr: "--token-auth needs the token"},
 		{args: []string{"--url", "https://h/o/r.git", "--path", "../up"}, wantErr: "inside the repository"},
 		{args: []string{"--url", "https://h/o/r.git", "--interval", "10ms"}, wantErr: "--interval"},
+		{args: []string{"--url", "https://h/o/r.git", "--gpg-key-id", "ABCD"}, wantErr: "need --gpg-key-ring"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			io, _, _, _ := iostreams.Test()
