@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -105,10 +110,24 @@ func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
 	srv := gitserver.NewHTTP(t, gitserver.WithBasicAuth("git", "s3cret"))
 	repo := gitserver.InitRepo(t, srv.Root(), "fleet", map[string]string{"README.md": "fleet\n"})
 	t.Setenv("TETHER_PASSWORD", "s3cret")
-	args := append([]string{"bootstrap", "git", "--url", srv.URL("fleet"), "--username", "git"}, common(ns)...)
+	dir := t.TempDir()
+	gpgKey := gitserver.NewGPGKey(t)
+	ringFile := filepath.Join(dir, "signing.asc")
+	writeFile(t, ringFile, armoredPrivateKey(t, gpgKey))
+	extraFile := filepath.Join(dir, "settings.yaml")
+	writeFile(t, extraFile, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra-settings\n  namespace: "+ns+"\ndata:\n  level: info\n"))
+	args := append([]string{"bootstrap", "git", "--url", srv.URL("fleet"), "--username", "git",
+		"--gpg-key-ring", ringFile, "--components-extra", extraFile}, common(ns)...)
 
 	mustSucceed(t, harness.Tether(t, cluster, args...))
 	head, src := assertSynced(t, ns, repo.Bare)
+	assertSignedBy(t, repo.Bare, head, gpgKey)
+	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "extra-settings"}, &corev1.ConfigMap{}); err != nil {
+		t.Errorf("the --components-extra ConfigMap is not installed: %v", err)
+	}
+	if _, err := gitserver.RunGit(repo.Bare, "cat-file", "-e", "main:"+systemDir+"/settings.yaml"); err != nil {
+		t.Errorf("the --components-extra file is not in Git: %v", err)
+	}
 	if src.Spec.URL != srv.URL("fleet") || src.Spec.SecretRef == nil || src.Spec.SecretRef.Name != "tether-system" {
 		t.Errorf("GitRepository spec: %+v", src.Spec)
 	}
@@ -155,6 +174,7 @@ func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
 		if after == before {
 			t.Fatal("a new version did not commit")
 		}
+		assertSignedBy(t, repo.Bare, after, gpgKey)
 		msg := gitserver.Git(t, repo.Bare, "log", "-1", "--format=%an <%ae> %s", "main")
 		if !strings.Contains(msg, "Bootstrap Test <bootstrap@tether.invalid>") || !strings.Contains(msg, "v0.0.2-e2e") {
 			t.Errorf("commit: %s", msg)
@@ -371,5 +391,44 @@ func TestBootstrapGitHub_RefusesANonEmptyRepositoryThatIsNotOurs(t *testing.T) {
 	}
 	if r := gh.repo("acme/legacy"); len(r.Keys) != 0 {
 		t.Error("a deploy key was registered")
+	}
+}
+
+func writeFile(t *testing.T, p string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func armoredPrivateKey(t *testing.T, key *gitserver.GPGKey) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := key.Entity.SerializePrivateWithoutSigning(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// assertSignedBy checks the OpenPGP signature of a commit in a bare repository.
+func assertSignedBy(t *testing.T, bare, hash string, key *gitserver.GPGKey) {
+	t.Helper()
+	r, err := gogit.PlainOpen(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.CommitObject(plumbing.NewHash(hash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Verify(key.PublicKey); err != nil {
+		t.Errorf("commit %s is not signed by the --gpg-key-ring key: %v", hash, err)
 	}
 }
