@@ -321,6 +321,17 @@ func TestBootstrapGitHub_CreatesRepositoryWithTeamAndDeployKey(t *testing.T) {
 			t.Errorf("the Secret changed on a re-run")
 		}
 	})
+
+	t.Run("a new version commits and reconciles without a new key", func(t *testing.T) {
+		mustSucceed(t, harness.Tether(t, cluster, append(args, "--version", "v0.0.3-e2e")...))
+		after, _ := assertSynced(t, ns, gh.bare("acme", "fleet"))
+		if after == head {
+			t.Fatal("a new version did not commit")
+		}
+		if r := gh.repo("acme/fleet"); len(r.Keys) != 1 || gh.creations() != 1 {
+			t.Errorf("deploy keys %d, creations %d", len(r.Keys), gh.creations())
+		}
+	})
 }
 
 func TestBootstrapGitHub_TokenAuthForAPersonalRepository(t *testing.T) {
