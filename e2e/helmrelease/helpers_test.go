@@ -125,7 +125,7 @@ spec:
 
 // publish packages the chart with the Helm SDK into the repository's
 // directory and rebuilds its index.
-func publish(t *testing.T, srv *chartrepo.Server, name, version string, o chartOpts) {
+func publish(t testing.TB, srv *chartrepo.Server, name, version string, o chartOpts) {
 	t.Helper()
 	files := chartFiles(name, version, o)
 	names := make([]string, 0, len(files))
@@ -159,7 +159,7 @@ type fixture struct {
 	srv *chartrepo.Server
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	reconciler.LogOnFailure(t)
 	ns := testcluster.NewNamespace(t, cluster)
