@@ -68,7 +68,8 @@ func setupControllers(mgr manager.Manager, o Options) error {
 		}},
 		{"Kustomization", func() error {
 			return (&kustomization.Reconciler{Client: c, Config: mgr.GetConfig(), Store: store, Recorder: events,
-				DefaultServiceAccount: o.DefaultServiceAccount, NoCrossNamespaceRefs: o.NoCrossNamespaceRefs}).SetupWithManager(mgr, copts)
+				DefaultServiceAccount: o.DefaultServiceAccount, NoCrossNamespaceRefs: o.NoCrossNamespaceRefs,
+				AllowRemoteBases: o.AllowRemoteBases}).SetupWithManager(mgr, copts)
 		}},
 		{"HelmRelease", func() error {
 			return (&helmrelease.Reconciler{Client: c, Config: mgr.GetConfig(), Store: store, Recorder: events,

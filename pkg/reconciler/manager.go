@@ -54,6 +54,9 @@ type Options struct {
 	DefaultServiceAccount string
 	NoCrossNamespaceRefs  bool
 
+	// AllowRemoteBases lets kustomizations refer to http(s) files.
+	AllowRemoteBases bool
+
 	// Artifact storage.
 	StoragePath       string
 	StorageAddr       string
@@ -103,6 +106,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.ArtifactRetention, "artifact-retention", o.ArtifactRetention, "artifacts kept per source, the current one included")
 	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", o.DefaultServiceAccount, "service account, in each Kustomization's namespace, impersonated when spec.serviceAccountName is empty (multi-tenancy: a tenant then cannot apply as the reconciler)")
 	fs.BoolVar(&o.NoCrossNamespaceRefs, "no-cross-namespace-refs", o.NoCrossNamespaceRefs, "refuse sourceRef and dependsOn entries that name another namespace (multi-tenancy)")
+	fs.BoolVar(&o.AllowRemoteBases, "allow-remote-bases", o.AllowRemoteBases, "let kustomizations refer to http(s) files outside the source (git bases stay refused); off, a build depends on its source alone")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "how long running reconciles may take to finish on shutdown")
 }
 

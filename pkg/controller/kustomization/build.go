@@ -18,6 +18,7 @@ func (r *Reconciler) build(ctx context.Context, ks *kustomizev1.Kustomization, s
 	if err != nil {
 		return nil, nil, err
 	}
+	opts.AllowRemoteBases = r.AllowRemoteBases
 	dir, release, err := r.workspace.acquire(*src.GetArtifact())
 	if err != nil {
 		return nil, nil, err

@@ -60,6 +60,8 @@ type Reconciler struct {
 	DefaultServiceAccount string
 	// NoCrossNamespaceRefs refuses sources and dependencies in other namespaces.
 	NoCrossNamespaceRefs bool
+	// AllowRemoteBases lets builds fetch http(s) files (--allow-remote-bases).
+	AllowRemoteBases bool
 
 	clients   *clientCache
 	workspace *workspace
