@@ -66,3 +66,13 @@ func TestLogs_NoPodsIsAClearErrorAndLogFileIsFiltered(t *testing.T) {
 		return nil
 	})
 }
+
+func TestValidate_FindsTheBrokenFileAndPassesTheGoodRepository(t *testing.T) {
+	t.Parallel()
+	res := tether(t, 0, "validate", "testdata/repo-good")
+	mustContain(t, "validate good", res.Stderr, "0 errors")
+
+	res = tether(t, 1, "validate", "testdata/repo-broken")
+	mustContain(t, "validate broken", res.Stdout, "testdata/repo-broken/deploy/greeting.yaml:7: mapping values are not allowed in this context")
+	mustContain(t, "validate broken", res.Stdout, "testdata/repo-broken/deploy/kustomization.yaml:1: kustomize build:")
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/cmd/trace"
 	"github.com/tether-gitops/tether/pkg/cmd/tree"
 	"github.com/tether-gitops/tether/pkg/cmd/uninstall"
+	"github.com/tether-gitops/tether/pkg/cmd/validate"
 	versioncmd "github.com/tether-gitops/tether/pkg/cmd/version"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
 	"github.com/tether-gitops/tether/pkg/version"
@@ -82,6 +83,7 @@ and the in-cluster reconciler keeps the cluster equal to it.`,
 		events.NewCmdEvents(f, nil),
 		logs.NewCmdLogs(f, nil),
 		trace.NewCmdTrace(f, nil),
+		validate.NewCmdValidate(f, nil),
 	)
 	return cmd
 }
