@@ -38,12 +38,14 @@ type chartArtifact struct {
 }
 
 // ensureHelmChart creates or updates the HelmChart of spec.chart, in the
-// namespace of its source, and removes one made for an earlier spec.
-func (r *Reconciler) ensureHelmChart(ctx context.Context, hr *helmv1.HelmRelease) error {
+// namespace of its source, and removes one made for an earlier spec. It
+// reports whether it wrote the HelmChart: its artifact (and the cache's copy
+// of it) are then those of the previous spec until it is reconciled.
+func (r *Reconciler) ensureHelmChart(ctx context.Context, hr *helmv1.HelmRelease) (bool, error) {
 	_, ns, name := chartSource(hr)
 	want := ns + "/" + name
 	if err := r.deleteStaleHelmChart(ctx, hr, want); err != nil {
-		return err
+		return false, err
 	}
 	tpl := hr.Spec.Chart
 	spec := sourcev1.HelmChartSpec{
@@ -67,32 +69,35 @@ func (r *Reconciler) ensureHelmChart(ctx context.Context, hr *helmv1.HelmRelease
 		annotations = m.Annotations
 	}
 
+	hr.Status.HelmChart = want
 	var hc sourcev1.HelmChart
 	err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &hc)
 	switch {
 	case apierrors.IsNotFound(err):
 		hc = sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, Annotations: annotations}, Spec: spec}
-		if err := r.Create(ctx, &hc); err != nil {
-			return fmt.Errorf("creating HelmChart %s: %w", want, err)
+		if err := r.Create(ctx, &hc); err != nil && !apierrors.IsAlreadyExists(err) {
+			// AlreadyExists: made by the previous reconcile, not cached yet.
+			return false, fmt.Errorf("creating HelmChart %s: %w", want, err)
 		}
+		return true, nil
 	case err != nil:
-		return fmt.Errorf("reading HelmChart %s: %w", want, err)
-	default:
-		if hc.Labels[NameLabel] != hr.Name || hc.Labels[NamespaceLabel] != hr.Namespace {
-			return fmt.Errorf("HelmChart %s exists and was not made for this HelmRelease: delete it or change spec.chart.spec.sourceRef", want)
-		}
-		if !reflect.DeepEqual(hc.Spec, spec) || !subset(labels, hc.Labels) || !subset(annotations, hc.Annotations) {
-			patch := client.MergeFrom(hc.DeepCopy())
-			hc.Spec = spec
-			hc.Labels = merge(hc.Labels, labels)
-			hc.Annotations = merge(hc.Annotations, annotations)
-			if err := r.Patch(ctx, &hc, patch); err != nil {
-				return fmt.Errorf("updating HelmChart %s: %w", want, err)
-			}
-		}
+		return false, fmt.Errorf("reading HelmChart %s: %w", want, err)
 	}
-	hr.Status.HelmChart = want
-	return nil
+	if hc.Labels[NameLabel] != hr.Name || hc.Labels[NamespaceLabel] != hr.Namespace {
+		return false, fmt.Errorf("HelmChart %s exists and was not made for this HelmRelease: delete it or change spec.chart.spec.sourceRef", want)
+	}
+	if reflect.DeepEqual(hc.Spec, spec) && subset(labels, hc.Labels) && subset(annotations, hc.Annotations) {
+		return false, nil
+	}
+	specChanged := !reflect.DeepEqual(hc.Spec, spec)
+	patch := client.MergeFrom(hc.DeepCopy())
+	hc.Spec = spec
+	hc.Labels = merge(hc.Labels, labels)
+	hc.Annotations = merge(hc.Annotations, annotations)
+	if err := r.Patch(ctx, &hc, patch); err != nil {
+		return false, fmt.Errorf("updating HelmChart %s: %w", want, err)
+	}
+	return specChanged, nil
 }
 
 // deleteStaleHelmChart deletes the HelmChart recorded in status when it is

@@ -55,8 +55,15 @@ func (r *Reconciler) reconcile(ctx context.Context, hr *helmv1.HelmRelease) erro
 		return r.fail(ctx, hr, meta.DependencyNotReadyReason, err)
 	}
 	if hr.HasChartTemplate() {
-		if err := r.ensureHelmChart(ctx, hr); err != nil {
+		written, err := r.ensureHelmChart(ctx, hr)
+		if err != nil {
 			return r.fail(ctx, hr, meta.ArtifactFailedReason, err)
+		}
+		if written {
+			// The watch on the HelmChart brings the HelmRelease back once
+			// the chart of the new spec is resolved (or fails to be).
+			lifecycle.Progressing(hr, "waiting for HelmChart %s to resolve the chart of spec.chart", hr.Status.HelmChart)
+			return lifecycle.RequeueAfter(lifecycle.Jitter(hr.GetInterval()))
 		}
 	} else if err := r.deleteHelmChart(ctx, hr); err != nil {
 		return r.fail(ctx, hr, meta.ArtifactFailedReason, err)
