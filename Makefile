@@ -23,6 +23,10 @@ generate: ## regenerate deepcopy code and CRDs (manifests/crds)
 completions: ## regenerate the static shell completion scripts in completions/
 	hack/completions.sh
 
+.PHONY: docs
+docs: ## regenerate the CLI reference in docs/cli from the commands
+	go run ./hack/gendocs docs/cli
+
 .PHONY: controlplane
 controlplane: ## build (or reuse from ~/.cache/tether) the test control plane binaries
 	hack/build-controlplane.sh
