@@ -444,10 +444,10 @@ func TestBuild_CustomOpenAPISchemaDoesNotLeakIntoOtherBuilds(t *testing.T) {
 
 func TestBuildWithOrigins_NamesTheFileOfEachObjectAndLeavesNoAnnotation(t *testing.T) {
 	fsys := load(t, files{
-		"app/kustomization.yaml": "resources:\n- ../base\n- cm.yaml\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n",
-		"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\n  namespace: x\n",
+		"app/kustomization.yaml":  "resources:\n- ../base\n- cm.yaml\nconfigMapGenerator:\n- name: gen\n  literals: [a=b]\n",
+		"app/cm.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\n  namespace: x\n",
 		"base/kustomization.yaml": "resources:\n- sa.yaml\n",
-		"base/sa.yaml":           "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  namespace: x\n",
+		"base/sa.yaml":            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  namespace: x\n",
 	})
 	objs, origins, err := BuildWithOrigins(fsys, Options{Path: "app"})
 	if err != nil {

@@ -9,12 +9,11 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
-	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
+	"github.com/tether-gitops/tether/pkg/controller/consumer"
 )
 
 // clientCache makes the clients that apply: the reconciler's own, one per
@@ -42,28 +41,9 @@ const maxClients = 256
 // of spec.kubeConfig (else this one), as the service account sa (in ks's
 // namespace) when set.
 func (cc *clientCache) forKustomization(ctx context.Context, r client.Reader, ks *kustomizev1.Kustomization, sa string) (client.Client, error) {
-	cfg, key := cc.cfg, "local"
-	remote := ks.Spec.KubeConfig != nil
-	if remote {
-		ref := ks.Spec.KubeConfig.SecretRef
-		s, err := sourcectl.Secret(ctx, r, ks.Namespace, ref.Name, "spec.kubeConfig.secretRef")
-		if err != nil {
-			return nil, err
-		}
-		data, field := kubeconfigData(s.Data, ref.Key)
-		if data == nil {
-			return nil, fmt.Errorf("secret %q has no %s key: set spec.kubeConfig.secretRef.key", ref.Name, field)
-		}
-		cfg, err = clientcmd.RESTConfigFromKubeConfig(data)
-		if err != nil {
-			return nil, fmt.Errorf("secret %q, key %s: invalid kubeconfig: %w", ref.Name, field, err)
-		}
-		key = fmt.Sprintf("remote/%s/%s/%s", s.Namespace, s.Name, s.ResourceVersion)
-	}
-	if sa != "" {
-		cfg = rest.CopyConfig(cfg)
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: fmt.Sprintf("system:serviceaccount:%s:%s", ks.Namespace, sa)}
-		key += "/sa/" + ks.Namespace + "/" + sa
+	cfg, key, remote, err := consumer.RESTConfig(ctx, r, cc.cfg, ks.Namespace, ks.Spec.KubeConfig, sa)
+	if err != nil {
+		return nil, err
 	}
 
 	cc.mu.Lock()
@@ -93,18 +73,4 @@ func (cc *clientCache) forKustomization(ctx context.Context, r client.Reader, ks
 	}
 	cc.clients[key] = c
 	return c, nil
-}
-
-// kubeconfigData returns the kubeconfig in data under key, or under value or
-// value.yaml when key is empty (the keys cluster tools write).
-func kubeconfigData(data map[string][]byte, key string) ([]byte, string) {
-	if key != "" {
-		return data[key], key
-	}
-	for _, k := range []string{"value", "value.yaml"} {
-		if v, ok := data[k]; ok {
-			return v, k
-		}
-	}
-	return nil, "value or value.yaml"
 }

@@ -16,19 +16,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/artifact"
+	"github.com/tether-gitops/tether/pkg/controller/consumer"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
 	"github.com/tether-gitops/tether/pkg/ssa"
 )
@@ -119,7 +117,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &kustomizev1.Kustomization{}, sourceIndexKey, func(o client.Object) []string {
 		ks := o.(*kustomizev1.Kustomization)
 		ref := ks.Spec.SourceRef
-		return []string{objectKey(ref.Kind, namespaceOr(ref.Namespace, ks.Namespace), ref.Name)}
+		return []string{consumer.ObjectKey(ref.Kind, namespaceOr(ref.Namespace, ks.Namespace), ref.Name)}
 	}); err != nil {
 		return err
 	}
@@ -127,14 +125,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		ks := o.(*kustomizev1.Kustomization)
 		keys := make([]string, 0, len(ks.Spec.DependsOn))
 		for _, d := range ks.Spec.DependsOn {
-			keys = append(keys, objectKey(dependencyKind(d), namespaceOr(d.Namespace, ks.Namespace), d.Name))
+			keys = append(keys, consumer.ObjectKey(d.KindOr(kustomizev1.KustomizationKind), d.NamespaceOr(ks.Namespace), d.Name))
 		}
 		return keys
 	}); err != nil {
 		return err
 	}
 	onNewArtifact := builder.WithPredicates(lifecycle.ArtifactChangedPredicate{})
-	onReady := builder.WithPredicates(readyChangedPredicate{})
+	onReady := builder.WithPredicates(consumer.ReadyChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kustomizev1.Kustomization{}, lifecycle.ForPredicates()).
 		Watches(&sourcev1.GitRepository{}, r.enqueueBy(sourceIndexKey, sourcev1.GitRepositoryKind), onNewArtifact).
@@ -148,8 +146,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		Complete(r)
 }
 
-func objectKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }
-
 func namespaceOr(ns, def string) string {
 	if ns == "" {
 		return def
@@ -157,54 +153,9 @@ func namespaceOr(ns, def string) string {
 	return ns
 }
 
-func dependencyKind(d meta.DependencyReference) string {
-	if d.Kind == "" {
-		return kustomizev1.KustomizationKind
-	}
-	return d.Kind
-}
-
-// enqueueBy maps an object of kind to the Kustomizations whose index key
-// names it.
+// enqueueBy maps an object of kind to the Kustomizations whose index names it.
 func (r *Reconciler) enqueueBy(index, kind string) handler.EventHandler {
-	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		var list kustomizev1.KustomizationList
-		if err := r.List(ctx, &list, client.MatchingFields{index: objectKey(kind, o.GetNamespace(), o.GetName())}); err != nil {
-			log.FromContext(ctx).Error(err, "listing the Kustomizations that use an object", "kind", kind, "name", o.GetName())
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for i := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
-		return reqs
-	})
-}
-
-// readyChangedPredicate passes updates of a dependency that became Ready or
-// applied a new revision, which is when its dependents may proceed.
-type readyChangedPredicate struct{ predicate.Funcs }
-
-func (readyChangedPredicate) Create(event.CreateEvent) bool { return false }
-func (readyChangedPredicate) Delete(event.DeleteEvent) bool { return false }
-func (readyChangedPredicate) Update(e event.UpdateEvent) bool {
-	oldO, ok1 := e.ObjectOld.(meta.Reconcilable)
-	newO, ok2 := e.ObjectNew.(meta.Reconcilable)
-	if !ok1 || !ok2 {
-		return false
-	}
-	return meta.IsReady(newO) && (!meta.IsReady(oldO) || oldO.GetObservedGeneration() != newO.GetObservedGeneration() ||
-		appliedRevision(oldO) != appliedRevision(newO))
-}
-
-func appliedRevision(o meta.Reconcilable) string {
-	switch v := o.(type) {
-	case *kustomizev1.Kustomization:
-		return v.Status.LastAppliedRevision
-	case *helmv1.HelmRelease:
-		return v.Status.LastAttemptedRevision
-	}
-	return ""
+	return consumer.EnqueueBy(r.Client, func() meta.ReconcilableList { return &kustomizev1.KustomizationList{} }, index, kind)
 }
 
 // Reconcile brings the objects of one Kustomization in line with its source.
@@ -309,13 +260,9 @@ func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization
 	return nil
 }
 
-// serviceAccount is the account to apply as: spec.serviceAccountName, else
-// --default-service-account, else none (the reconciler's own).
+// serviceAccount is the account to apply as.
 func (r *Reconciler) serviceAccount(ks *kustomizev1.Kustomization) string {
-	if ks.Spec.ServiceAccountName != "" {
-		return ks.Spec.ServiceAccountName
-	}
-	return r.DefaultServiceAccount
+	return consumer.ServiceAccount(ks.Spec.ServiceAccountName, r.DefaultServiceAccount)
 }
 
 // checkAccess enforces --no-cross-namespace-refs.
@@ -323,13 +270,5 @@ func (r *Reconciler) checkAccess(ks *kustomizev1.Kustomization) error {
 	if !r.NoCrossNamespaceRefs {
 		return nil
 	}
-	if ns := ks.Spec.SourceRef.Namespace; ns != "" && ns != ks.Namespace {
-		return fmt.Errorf("spec.sourceRef names namespace %q: cross-namespace references are disabled on this reconciler", ns)
-	}
-	for _, d := range ks.Spec.DependsOn {
-		if d.Namespace != "" && d.Namespace != ks.Namespace {
-			return fmt.Errorf("spec.dependsOn %s names namespace %q: cross-namespace references are disabled on this reconciler", d.Name, d.Namespace)
-		}
-	}
-	return nil
+	return consumer.CheckNamespaces(ks.Namespace, "spec.sourceRef", ks.Spec.SourceRef.Namespace, ks.Spec.DependsOn)
 }

@@ -39,9 +39,9 @@ type pendingHealth struct {
 	next         time.Time
 	checking     bool
 	progressSent bool // the Kustomization was enqueued to show progress
-	report   ssa.HealthReport
-	done     bool  // report is final: ready, failed, or deadline passed
-	err      error // the last check failed to read the objects
+	report       ssa.HealthReport
+	done         bool  // report is final: ready, failed, or deadline passed
+	err          error // the last check failed to read the objects
 }
 
 // nextPoll checks quickly at first, when most objects become ready, then

@@ -15,10 +15,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/controller/consumer"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
 	"github.com/tether-gitops/tether/pkg/kustomize"
 	"github.com/tether-gitops/tether/pkg/metrics"
@@ -28,35 +28,7 @@ import (
 // checkDependencies returns an error naming the first dependency that is not
 // Ready at its latest generation and revision.
 func (r *Reconciler) checkDependencies(ctx context.Context, ks *kustomizev1.Kustomization) error {
-	for _, d := range ks.Spec.DependsOn {
-		key := client.ObjectKey{Namespace: namespaceOr(d.Namespace, ks.Namespace), Name: d.Name}
-		var dep lifecycle.Object
-		kind := dependencyKind(d)
-		switch kind {
-		case kustomizev1.KustomizationKind:
-			dep = &kustomizev1.Kustomization{}
-		case helmv1.HelmReleaseKind:
-			dep = &helmv1.HelmRelease{}
-		default:
-			return fmt.Errorf("dependency %s %s: kind must be Kustomization or HelmRelease", kind, key)
-		}
-		if err := r.Get(ctx, key, dep); err != nil {
-			if apierrors.IsNotFound(err) {
-				return fmt.Errorf("dependency %s %s not found", kind, key)
-			}
-			return fmt.Errorf("dependency %s %s: %w", kind, key, err)
-		}
-		switch {
-		case dep.GetGeneration() != dep.GetObservedGeneration() || !meta.IsReady(dep):
-			return fmt.Errorf("dependency %s %s is not ready", kind, key)
-		case kind == kustomizev1.KustomizationKind:
-			st := dep.(*kustomizev1.Kustomization).Status
-			if st.LastAppliedRevision != st.LastAttemptedRevision {
-				return fmt.Errorf("dependency %s %s is not ready: revision %s is being applied", kind, key, st.LastAttemptedRevision)
-			}
-		}
-	}
-	return nil
+	return consumer.CheckDependencies(ctx, r.Client, kustomizev1.KustomizationKind, ks.Namespace, ks.Spec.DependsOn)
 }
 
 // source returns the source with an artifact to build from.
