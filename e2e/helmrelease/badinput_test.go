@@ -171,3 +171,13 @@ func TestHelmRelease_ChartRepositoryDownKeepsTheRelease(t *testing.T) {
 	}
 	f.srv.Up()
 }
+
+func TestHelmRelease_UnknownFieldIsRefusedByTheAPIServer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{unknownField: true})
+	hr := f.release("strict", "*", nil)
+	harness.Create(t, cluster, hr)
+	got := readyFalse(t, hr, helmv1.InstallFailedReason, "bogusField")
+	t.Logf("Ready: %s", condition(got, meta.ReadyCondition))
+}

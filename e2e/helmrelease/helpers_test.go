@@ -39,6 +39,8 @@ type chartOpts struct {
 	testHook bool
 	// brokenTemplate adds a template that renders invalid YAML.
 	brokenTemplate bool
+	// unknownField adds a field that the Service kind does not have.
+	unknownField bool
 }
 
 // chartFiles is a chart of 4 objects: a ConfigMap showing the values
@@ -116,6 +118,9 @@ spec:
         - name: smoke
           image: registry.example/curl:1.0
 `
+	}
+	if o.unknownField {
+		files["templates/service.yaml"] = strings.Replace(files["templates/service.yaml"], "spec:\n", "spec:\n  bogusField: 1\n", 1)
 	}
 	if o.brokenTemplate {
 		files["templates/broken.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n  labels: [unclosed\n"

@@ -87,6 +87,13 @@ type UninstallOptions struct {
 	DeletionPropagation string
 }
 
+// skipClientValidation leaves schema validation to the API server: Helm
+// sends every create and apply with fieldValidation=Strict, so unknown or
+// mistyped fields still fail, and the client-side check would only cost a
+// parse of the cluster's OpenAPI document on every action (most of an
+// install's CPU).
+const skipClientValidation = true
+
 func waitStrategy(disable bool) kube.WaitStrategy {
 	if disable {
 		return kube.HookOnlyStrategy
@@ -114,6 +121,7 @@ func (r *Runner) Install(ctx context.Context, ch *chart.Chart, values map[string
 	in.PostRenderStrategy = action.PostRenderStrategyNoHooks
 	in.Description = o.Description
 	in.ServerSideApply = true
+	in.DisableOpenAPIValidation = skipClientValidation
 	switch o.CRDs {
 	case helmv1.CRDsSkip:
 		in.SkipCRDs = true
@@ -144,6 +152,7 @@ func (r *Runner) Upgrade(ctx context.Context, ch *chart.Chart, values map[string
 	up.PostRenderStrategy = action.PostRenderStrategyNoHooks
 	up.Description = o.Description
 	up.ServerSideApply = "auto"
+	up.DisableOpenAPIValidation = skipClientValidation
 	if o.CRDs == helmv1.CRDsCreate || o.CRDs == helmv1.CRDsCreateReplace {
 		if err := r.applyCRDs(ch, o.CRDs); err != nil {
 			return nil, err
