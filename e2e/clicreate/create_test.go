@@ -125,3 +125,12 @@ func keys(m map[string][]byte) []string {
 	}
 	return out
 }
+
+func TestCreateKustomization_CompletesSourceWithLiveNames(t *testing.T) {
+	t.Parallel()
+	f := newAppFixture(t)
+	res := tether(t, 0, "__complete", "create", "kustomization", "next", "-n", f.ns, "--source", "")
+	mustContain(t, "completion of --source", res.Stdout, "GitRepository/app\n")
+	res = tether(t, 0, "__complete", "events", "-n", f.ns, "--for", "Kus")
+	mustContain(t, "completion of --for", res.Stdout, "Kustomization/app\n")
+}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
@@ -32,7 +34,14 @@ type Options struct {
 	Namespace string
 	// Output is "" for the tree, or "json".
 	Output string
+	// ReleaseObjects returns the objects of the current release of a
+	// HelmRelease (from Helm's release records); nil shows the release
+	// without its objects.
+	ReleaseObjects ReleaseObjectsFunc
 }
+
+// ReleaseObjectsFunc reads the objects of a HelmRelease's current release.
+type ReleaseObjectsFunc func(ctx context.Context, hr *helmv1.HelmRelease) ([]*unstructured.Unstructured, error)
 
 // Node is an object of the tree.
 type Node struct {
@@ -56,14 +65,15 @@ func NewCmdTree(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  kinds.GroupRunE,
 	}
-	opts := &Options{IO: f.IOStreams, Client: f.Client}
+	opts := &Options{IO: f.IOStreams, Client: f.Client, ReleaseObjects: helmReleaseObjects(f)}
 	ks := &cobra.Command{
 		Use:     "kustomization NAME",
 		Aliases: []string{"ks", "kustomizations"},
 		Short:   "Show the inventory of a Kustomization, nested Kustomizations expanded",
 		Long: `Tree prints the objects that a Kustomization applied, read from its inventory
 (status.inventory). The Kustomizations among them are expanded with their own
-inventories, recursively; a HelmRelease shows its current release.`,
+inventories, recursively; a HelmRelease shows its current release and the
+objects of that release, read from Helm's release record.`,
 		Example: `  # The objects of the Kustomization apps
   tether tree kustomization apps -n tether-system
 
@@ -95,7 +105,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	root, err := Build(ctx, c, o.Namespace, o.Name)
+	root, err := Build(ctx, c, o.Namespace, o.Name, o.ReleaseObjects)
 	if err != nil {
 		return err
 	}
@@ -114,25 +124,32 @@ var (
 )
 
 // Build reads the Kustomization namespace/name and, recursively, the
-// Kustomizations of its inventory.
-func Build(ctx context.Context, c client.Client, namespace, name string) (*Node, error) {
+// Kustomizations of its inventory and the releases of its HelmReleases
+// (their objects when releaseObjects is set).
+func Build(ctx context.Context, c client.Client, namespace, name string, releaseObjects ReleaseObjectsFunc) (*Node, error) {
 	obj, err := kinds.Get(ctx, c, kinds.Kustomization, namespace, name)
 	if err != nil {
 		return nil, err
 	}
 	root := &Node{APIVersion: kustomizev1.GroupVersion.String(), Kind: "Kustomization", Namespace: namespace, Name: name}
-	visited := map[string]bool{}
-	expandKustomization(ctx, c, root, obj.(*kustomizev1.Kustomization), visited)
+	t := &treeBuilder{c: c, releaseObjects: releaseObjects, visited: map[string]bool{}}
+	t.expandKustomization(ctx, root, obj.(*kustomizev1.Kustomization))
 	return root, nil
 }
 
-func expandKustomization(ctx context.Context, c client.Client, n *Node, ks *kustomizev1.Kustomization, visited map[string]bool) {
+type treeBuilder struct {
+	c              client.Client
+	releaseObjects ReleaseObjectsFunc
+	visited        map[string]bool
+}
+
+func (t *treeBuilder) expandKustomization(ctx context.Context, n *Node, ks *kustomizev1.Kustomization) {
 	key := ks.Namespace + "/" + ks.Name
-	if visited[key] {
+	if t.visited[key] {
 		n.Note = "already shown above"
 		return
 	}
-	visited[key] = true
+	t.visited[key] = true
 	n.Revision = ks.Status.LastAppliedRevision
 	if ks.Status.Inventory == nil {
 		n.Note = "no inventory yet"
@@ -149,24 +166,25 @@ func expandKustomization(ctx context.Context, c client.Client, n *Node, ks *kust
 		switch gvk.GroupKind() {
 		case kustomizationGK:
 			var nested kustomizev1.Kustomization
-			if err := c.Get(ctx, client.ObjectKey{Namespace: child.Namespace, Name: child.Name}, &nested); err != nil {
+			if err := t.c.Get(ctx, client.ObjectKey{Namespace: child.Namespace, Name: child.Name}, &nested); err != nil {
 				child.Note = readNote(err)
 			} else {
-				expandKustomization(ctx, c, child, &nested, visited)
+				t.expandKustomization(ctx, child, &nested)
 			}
 		case helmReleaseGK:
-			expandHelmRelease(ctx, c, child)
+			t.expandHelmRelease(ctx, child)
 		}
 		n.Children = append(n.Children, child)
 	}
 	sortNodes(n.Children)
 }
 
-// expandHelmRelease shows the HelmRelease's current release: its name,
-// namespace and chart version, from the release history in its status.
-func expandHelmRelease(ctx context.Context, c client.Client, n *Node) {
+// expandHelmRelease shows the HelmRelease's current release (name,
+// namespace, chart version, from the history in its status) and, with
+// releaseObjects, the objects of the release.
+func (t *treeBuilder) expandHelmRelease(ctx context.Context, n *Node) {
 	var hr helmv1.HelmRelease
-	if err := c.Get(ctx, client.ObjectKey{Namespace: n.Namespace, Name: n.Name}, &hr); err != nil {
+	if err := t.c.Get(ctx, client.ObjectKey{Namespace: n.Namespace, Name: n.Name}, &hr); err != nil {
 		n.Note = readNote(err)
 		return
 	}
@@ -176,12 +194,44 @@ func expandHelmRelease(ctx context.Context, c client.Client, n *Node) {
 		return
 	}
 	n.Revision = latest.ChartVersion
-	n.Children = append(n.Children, &Node{
+	rel := &Node{
 		Kind:      "Release",
 		Namespace: latest.Namespace,
 		Name:      fmt.Sprintf("%s.v%d", latest.Name, latest.Version),
 		Revision:  latest.ChartName + "@" + latest.ChartVersion,
-	})
+	}
+	n.Children = append(n.Children, rel)
+	if t.releaseObjects == nil {
+		return
+	}
+	objs, err := t.releaseObjects(ctx, &hr)
+	if err != nil {
+		rel.Note = "objects not read: " + err.Error()
+		return
+	}
+	for _, u := range objs {
+		gvk := u.GroupVersionKind()
+		ns := u.GetNamespace()
+		if ns == "" && t.namespaced(gvk) {
+			ns = latest.Namespace // Helm leaves the release namespace out of templates
+		}
+		child := &Node{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: ns, Name: u.GetName()}
+		if gvk.GroupKind() == kustomizationGK {
+			var nested kustomizev1.Kustomization
+			if err := t.c.Get(ctx, client.ObjectKey{Namespace: child.Namespace, Name: child.Name}, &nested); err == nil {
+				t.expandKustomization(ctx, child, &nested)
+			}
+		}
+		rel.Children = append(rel.Children, child)
+	}
+	sortNodes(rel.Children)
+}
+
+// namespaced reports whether objects of gvk live in a namespace; unknown
+// kinds are taken to.
+func (t *treeBuilder) namespaced(gvk schema.GroupVersionKind) bool {
+	ok, err := t.c.IsObjectNamespaced(&unstructured.Unstructured{Object: map[string]any{"apiVersion": gvk.GroupVersion().String(), "kind": gvk.Kind}})
+	return err != nil || ok
 }
 
 func readNote(err error) string {

@@ -1,18 +1,24 @@
 package tree
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/cmd/internal/fixtures"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
+	"github.com/tether-gitops/tether/pkg/helm"
 	"github.com/tether-gitops/tether/pkg/iostreams"
 )
 
@@ -58,8 +64,18 @@ func TestTree_ExpandsNestedKustomizationsAndHelmReleases(t *testing.T) {
 	for _, tt := range []struct{ golden, output string }{{"cluster.txt", ""}, {"cluster.json", "json"}} {
 		t.Run(tt.golden, func(t *testing.T) {
 			io, _, out, _ := iostreams.Test()
-			c := fixtures.Client(objects()...)
-			o := &Options{IO: io, Client: func() (client.Client, error) { return c, nil }, Namespace: "tether-system", Name: "cluster", Output: tt.output}
+			mapper := apimeta.NewDefaultRESTMapper(nil)
+			mapper.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, apimeta.RESTScopeNamespace)
+			mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, apimeta.RESTScopeNamespace)
+			mapper.Add(schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"}, apimeta.RESTScopeRoot)
+			c := fake.NewClientBuilder().WithScheme(cmdutil.Scheme()).WithRESTMapper(mapper).WithObjects(objects()...).Build()
+			o := &Options{IO: io, Client: func() (client.Client, error) { return c, nil }, Namespace: "tether-system", Name: "cluster", Output: tt.output,
+				ReleaseObjects: func(_ context.Context, hr *helmv1.HelmRelease) ([]*unstructured.Unstructured, error) {
+					if hr.Name != "podinfo" {
+						t.Errorf("release objects of %s", hr.Name)
+					}
+					return helm.ParseManifest("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: podinfo\n  namespace: apps\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: podinfo\n")
+				}}
 			if err := o.Run(t.Context()); err != nil {
 				t.Fatal(err)
 			}
