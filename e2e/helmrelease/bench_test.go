@@ -93,16 +93,64 @@ func BenchmarkHelmReleases(b *testing.B) {
 		}
 		allReady := time.Since(start)
 		cpu := procCPU(b, pid) - cpuBefore
+		noop, noopCPU := noChange(b, f.ns, n, pid)
 		rss := procStatusKB(b, pid, "VmHWM")
 		cur := procStatusKB(b, pid, "VmRSS")
 		b.Logf("N=%d: created in %s, all Ready in %s (%.1f releases/s; the same objects applied directly: all Available in %s, ratio %.1f); reconciler CPU %.1f s, RSS %d MiB (peak %d MiB)",
 			n, created.Round(time.Millisecond), allReady.Round(time.Millisecond), float64(n)/allReady.Seconds(),
 			raw.Round(time.Millisecond), allReady.Seconds()/raw.Seconds(), cpu, cur/1024, rss/1024)
 		b.ReportMetric(raw.Seconds(), "s-raw-available")
+		b.ReportMetric(noop.Seconds(), "s-no-change")
+		b.Logf("no-change reconcile of all %d (drift detection, no new revision): %s, reconciler CPU %.1f s", n, noop.Round(time.Millisecond), noopCPU)
 		b.ReportMetric(allReady.Seconds(), "s-all-ready")
 		b.ReportMetric(cpu, "cpu-s")
 		b.ReportMetric(float64(rss)/1024, "peak-rss-MiB")
 	}
+}
+
+// noChange requests a reconcile of every HelmRelease of ns and returns the
+// time until all have handled it (each runs drift detection and makes no
+// new revision) and the reconciler's CPU meanwhile.
+func noChange(b *testing.B, ns string, n, pid int) (time.Duration, float64) {
+	b.Helper()
+	ctx := context.Background()
+	cpuBefore := procCPU(b, pid)
+	v := meta.NewReconcileRequestValue(time.Now())
+	start := time.Now()
+	var list helmv1.HelmReleaseList
+	if err := cluster.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		b.Fatal(err)
+	}
+	for i := range list.Items {
+		hr := &list.Items[i]
+		patch := client.MergeFrom(hr.DeepCopy())
+		hr.Annotations = map[string]string{meta.ReconcileRequestAnnotation: v}
+		if err := cluster.Client.Patch(ctx, hr, patch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(250 * time.Millisecond) {
+		if err := cluster.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			b.Fatal(err)
+		}
+		done := 0
+		for i := range list.Items {
+			hr := &list.Items[i]
+			if hr.Status.LastHandledReconcileAt == v && meta.IsReady(hr) {
+				if s := hr.Status.History.Latest(); s == nil || s.Version != 1 {
+					b.Fatalf("%s: a no-change reconcile made a new revision", hr.Name)
+				}
+				done++
+			}
+		}
+		if done == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("no-change: only %d/%d handled", done, n)
+		}
+	}
+	return time.Since(start), procCPU(b, pid) - cpuBefore
 }
 
 // rawBaseline server-side applies the chart's 4 objects n times (names
