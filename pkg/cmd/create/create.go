@@ -189,6 +189,9 @@ func (o *Options) Run(ctx context.Context) error {
 		if err := printers.PrintYAMLDocuments(o.IO.Out, out); err != nil {
 			return err
 		}
+		if len(o.Notes) > 0 {
+			o.IO.Step("add this public key to the Git server as a deploy key (read access is enough):")
+		}
 		for _, n := range o.Notes {
 			o.IO.Step("%s", n)
 		}
@@ -204,6 +207,9 @@ func (o *Options) Run(ctx context.Context) error {
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 		}
+	}
+	if len(o.Notes) > 0 {
+		o.IO.Step("add this public key to the Git server as a deploy key (read access is enough):")
 	}
 	for _, n := range o.Notes {
 		fmt.Fprintln(o.IO.Out, n)
