@@ -5,6 +5,7 @@ import (
 	"time"
 
 	rcommon "helm.sh/helm/v4/pkg/release/common"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tether-gitops/tether/e2e/harness"
@@ -118,5 +119,50 @@ func TestHelmRelease_ChartRefToAnOCIRepository(t *testing.T) {
 	got = waitRelease(t, hr, 2)
 	if s := got.Status.History.Latest(); s.ChartVersion != "1.1.0" || s.OCIDigest == got.Status.History[1].OCIDigest {
 		t.Errorf("after pushing 1.1.0: %+v", s)
+	}
+}
+
+func TestHelmRelease_RenamingTheReleaseUninstallsTheOldOne(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{})
+	hr := f.release("renamed", "*", nil)
+	harness.Create(t, cluster, hr)
+	waitRelease(t, hr, 1)
+
+	update(t, hr, func(s *helmv1.HelmReleaseSpec) { s.ReleaseName = "renamed-new" })
+	got := harness.WaitFor(t, cluster, hr, "release renamed-new v1", func(o *helmv1.HelmRelease) bool {
+		s := o.Status.History.Latest()
+		return meta.IsReady(o) && o.Status.ObservedGeneration == o.Generation && s != nil && s.Name == "renamed-new" && s.Version == 1
+	})
+	if len(got.Status.History) != 1 {
+		t.Errorf("history still has the old release: %+v", got.Status.History)
+	}
+	configData(t, f.ns, "renamed-new")
+	waitGone(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "renamed-config"}})
+	if s := releaseSecrets(t, f.ns, "renamed"); len(s) != 0 {
+		t.Errorf("the old release's Secrets are left: %v", s)
+	}
+	waitEvent(t, hr, helmv1.UninstallSucceededReason, "the spec now names release "+f.ns+"/renamed-new")
+}
+
+func TestHelmRelease_DependsOnAnotherHelmRelease(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{})
+	front := f.release("front", "*", nil, func(s *helmv1.HelmReleaseSpec) {
+		s.DependsOn = []meta.DependencyReference{{Name: "back"}}
+	})
+	harness.Create(t, cluster, front)
+	got := harness.WaitForReason(t, cluster, front, meta.DependencyNotReadyReason)
+	if len(got.Status.History) != 0 {
+		t.Fatalf("released before its dependency: %+v", got.Status.History)
+	}
+	back := f.release("back", "*", nil)
+	harness.Create(t, cluster, back)
+	b := waitRelease(t, back, 1)
+	fr := waitRelease(t, front, 1)
+	if fr.Status.History.Latest().FirstDeployed.Before(&b.Status.History.Latest().LastDeployed) {
+		t.Errorf("front deployed at %s, before back at %s", fr.Status.History.Latest().FirstDeployed, b.Status.History.Latest().LastDeployed)
 	}
 }

@@ -90,6 +90,9 @@ func (r *Reconciler) reconcile(ctx context.Context, hr *helmv1.HelmRelease) erro
 	if err != nil {
 		return r.fail(ctx, hr, helmv1.InitFailedReason, err)
 	}
+	if err := r.uninstallMoved(ctx, hr, t); err != nil {
+		return r.fail(ctx, hr, helmv1.UninstallFailedReason, err)
+	}
 	runner, err := r.runner(ctx, hr, t)
 	if err != nil {
 		return r.fail(ctx, hr, helmv1.InitFailedReason, err)
@@ -339,4 +342,36 @@ func (r *Reconciler) stall(hr *helmv1.HelmRelease, msg string) {
 	meta.MarkTrue(hr, meta.StalledCondition, helmv1.RetriesExceededReason, "%s", msg)
 	meta.DeleteCondition(hr, meta.ReconcilingCondition)
 	hr.SetObservedGeneration(hr.GetGeneration())
+}
+
+// uninstallMoved uninstalls the release that status.history names when the
+// spec now names another one (releaseName, targetNamespace or
+// storageNamespace changed): the new release is installed from scratch, and
+// the old one must not be left behind.
+func (r *Reconciler) uninstallMoved(ctx context.Context, hr *helmv1.HelmRelease, t *target) error {
+	latest := hr.Status.History.Latest()
+	oldStorage := hr.Status.StorageNamespace
+	if latest == nil || oldStorage == "" {
+		return nil
+	}
+	if latest.Name == hr.GetReleaseName() && latest.Namespace == hr.GetReleaseNamespace() && oldStorage == hr.GetStorageNamespace() {
+		return nil
+	}
+	logger := slog.New(logr.ToSlogHandler(log.FromContext(ctx).WithName("helm")))
+	cfg, err := helm.NewConfiguration(t.getter, latest.Namespace, oldStorage, logger)
+	if err != nil {
+		return err
+	}
+	old := helm.NewRunner(cfg, latest.Name, latest.Namespace)
+	un := hr.GetUninstall()
+	if err := old.Uninstall(ctx, helm.UninstallOptions{Timeout: un.GetTimeout(hr.GetTimeout()), KeepHistory: un.KeepHistory,
+		DisableHooks: un.DisableHooks, DisableWait: un.DisableWait, DeletionPropagation: un.GetDeletionPropagation()}); err != nil {
+		return fmt.Errorf("uninstalling release %s/%s, which the spec no longer names: %w", latest.Namespace, latest.Name, err)
+	}
+	r.Recorder.Eventf(hr, nil, corev1.EventTypeNormal, helmv1.UninstallSucceededReason, "Uninstall",
+		"uninstalled release %s/%s (storage %s): the spec now names release %s/%s", latest.Namespace, latest.Name, oldStorage,
+		hr.GetReleaseNamespace(), hr.GetReleaseName())
+	hr.Status.History = nil
+	hr.Status.ClearFailures()
+	return nil
 }
