@@ -328,3 +328,36 @@ func TestHelmRelease_AKustomizationThatDependsOnItWaitsForIt(t *testing.T) {
 		t.Errorf("the Kustomization's ConfigMap: %v", err)
 	}
 }
+
+func TestHelmRelease_FailingInstallIsUninstalledAndRetried(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{})
+	hr := f.release("inst", "*", map[string]any{"fail": true}, func(s *helmv1.HelmReleaseSpec) {
+		s.Install = &helmv1.Install{Remediation: &helmv1.InstallRemediation{Retries: 1}}
+	})
+	harness.Create(t, cluster, hr)
+	got := harness.WaitFor(t, cluster, hr, "install retries exhausted", func(o *helmv1.HelmRelease) bool {
+		return meta.IsStalled(o) && o.Status.InstallFailures == 2
+	})
+	if c := meta.GetCondition(got, meta.ReadyCondition); c.Reason != helmv1.InstallFailedReason || !strings.Contains(c.Message, "Not_A_Valid_Name") {
+		t.Errorf("Ready: %s", condition(got, meta.ReadyCondition))
+	}
+	if c := meta.GetCondition(got, meta.StalledCondition); c.Reason != helmv1.RetriesExceededReason {
+		t.Errorf("Stalled: %s", condition(got, meta.StalledCondition))
+	}
+	// The first failure was uninstalled, the last one is left to look at.
+	waitEvent(t, hr, helmv1.UninstallSucceededReason, "failed release")
+	if s := got.Status.History.Latest(); s == nil || s.Status != "failed" {
+		t.Errorf("history[0] %+v", s)
+	}
+
+	update(t, hr, func(s *helmv1.HelmReleaseSpec) { s.Values = jsonValues(map[string]any{"message": "works"}) })
+	got = harness.WaitFor(t, cluster, hr, "installed", func(o *helmv1.HelmRelease) bool {
+		s := o.Status.History.Latest()
+		return meta.IsReady(o) && o.Status.ObservedGeneration == o.Generation && s != nil && s.Status == "deployed"
+	})
+	if d := configData(t, f.ns, "inst"); d["message"] != "works" || got.Status.InstallFailures != 0 || meta.IsStalled(got) {
+		t.Errorf("after the fix: %v, %+v", d, got.Status)
+	}
+}
