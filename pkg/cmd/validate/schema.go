@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -15,10 +16,10 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	runtimeschema "k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tether-gitops/tether/manifests"
@@ -122,34 +123,64 @@ func fromFieldError(e *field.Error) fieldProblem {
 	return fieldProblem{Path: e.Field, Message: msg}
 }
 
-var (
-	strictOnce  sync.Once
-	strictCodec runtime.Decoder
-)
-
 // strictDecode decodes a built-in object into its client-go type, failing
-// on unknown and duplicate fields and on values of the wrong type. It
-// reports false when the kind is not a built-in one.
+// on unknown and duplicate fields and on values of the wrong type. A value
+// of the wrong type stops the decoder before it reports unknown fields, so
+// the field is taken out and the object decoded again, to report them all.
+// It reports false when the kind is not a built-in one.
 func strictDecode(data []byte, gvk runtimeschema.GroupVersionKind) ([]fieldProblem, bool) {
-	if !clientgoscheme.Scheme.Recognizes(gvk) {
+	if _, err := clientgoscheme.Scheme.New(gvk); err != nil {
 		return nil, false
 	}
-	strictOnce.Do(func() {
-		strictCodec = json.NewSerializerWithOptions(json.DefaultMetaFactory, clientgoscheme.Scheme, clientgoscheme.Scheme,
-			json.SerializerOptions{Yaml: true, Strict: true})
-	})
-	_, _, err := strictCodec.Decode(data, &gvk, nil)
-	if err == nil {
-		return nil, true
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return []fieldProblem{{Message: err.Error()}}, true
 	}
 	var out []fieldProblem
-	if se, ok := runtime.AsStrictDecodingError(err); ok {
-		for _, e := range se.Errors() {
+	for range 20 {
+		obj, _ := clientgoscheme.Scheme.New(gvk)
+		strictErrs, err := kjson.UnmarshalStrict(js, obj, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+		for _, e := range strictErrs {
 			out = append(out, fieldProblem{Path: strictPath(e.Error()), Message: e.Error()})
 		}
-		return out, true
+		if err == nil {
+			break
+		}
+		path := typePath(err.Error())
+		out = append(out, fieldProblem{Path: path, Message: cleanDecodeError(err.Error())})
+		var m map[string]any
+		if path == "" || json.Unmarshal(js, &m) != nil || !deletePath(m, strings.Split(path, ".")) {
+			break
+		}
+		if js, err = json.Marshal(m); err != nil {
+			break
+		}
 	}
-	return []fieldProblem{{Path: typePath(err.Error()), Message: cleanDecodeError(err.Error())}}, true
+	return out, true
+}
+
+// deletePath removes the field at path from every item of the lists on the
+// way (type errors name the field without list indexes); it reports whether
+// it removed one.
+func deletePath(v any, path []string) bool {
+	switch v := v.(type) {
+	case []any:
+		removed := false
+		for _, item := range v {
+			removed = deletePath(item, path) || removed
+		}
+		return removed
+	case map[string]any:
+		if len(path) == 1 {
+			_, ok := v[path[0]]
+			delete(v, path[0])
+			return ok
+		}
+		if next, ok := v[path[0]]; ok {
+			return deletePath(next, path[1:])
+		}
+	}
+	return false
 }
 
 // strictPath takes the field out of `unknown field "spec.foo"` and

@@ -59,7 +59,7 @@ func TestValidate_BrokenRepositoryFileLineProblems(t *testing.T) {
 		t.Fatalf("exit code %d (%v), want 1", cmdutil.ExitCode(err), err)
 	}
 	golden(t, "broken.txt", out)
-	if !strings.Contains(stderr, "12 errors, 3 warnings") {
+	if !strings.Contains(stderr, "13 errors, 3 warnings") {
 		t.Errorf("summary: %s", stderr)
 	}
 	// Every problem says where it is.
@@ -80,8 +80,8 @@ func TestValidate_StrictRefsMakesMissingReferencesErrors(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("-o json: %v\n%s", err, out)
 	}
-	if res.Errors != 15 || res.Warnings != 0 {
-		t.Errorf("errors %d warnings %d, want 15 and 0", res.Errors, res.Warnings)
+	if res.Errors != 16 || res.Warnings != 0 {
+		t.Errorf("errors %d warnings %d, want 16 and 0", res.Errors, res.Warnings)
 	}
 	golden(t, "broken-strict.json", out)
 }
