@@ -2,6 +2,7 @@ package helmrelease
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -88,4 +89,29 @@ func TestHelmRelease_DriftIgnoreRulesLeaveFieldsAlone(t *testing.T) {
 	if r := *deployment(t, f.ns, "ignored").Spec.Replicas; r != 3 {
 		t.Errorf("ignored replicas changed to %d", r)
 	}
+}
+
+func TestHelmRelease_ReleasesToTheClusterOfItsKubeConfig(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{})
+	kubeconfig, err := os.ReadFile(cluster.KubeconfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	harness.CreateSecret(t, cluster, f.ns, "remote", map[string][]byte{"value": kubeconfig})
+	hr := f.release("remote", "*", map[string]any{"message": "remote"}, func(s *helmv1.HelmReleaseSpec) {
+		s.KubeConfig = &meta.KubeConfigReference{SecretRef: meta.SecretKeyReference{Name: "remote"}}
+	})
+	harness.Create(t, cluster, hr)
+	waitRelease(t, hr, 1)
+	if d := configData(t, f.ns, "remote"); d["message"] != "remote" {
+		t.Errorf("ConfigMap data %v", d)
+	}
+
+	missing := f.release("nokubeconfig", "*", nil, func(s *helmv1.HelmReleaseSpec) {
+		s.KubeConfig = &meta.KubeConfigReference{SecretRef: meta.SecretKeyReference{Name: "absent"}}
+	})
+	harness.Create(t, cluster, missing)
+	readyFalse(t, missing, helmv1.InitFailedReason, `secret "absent" not found`, "spec.kubeConfig.secretRef")
 }
