@@ -131,6 +131,9 @@ func TestHelmRelease_RevertsAnEditOfItsDeploymentWithoutANewRevision(t *testing.
 	hr := f.release("drift", "*", nil)
 	harness.Create(t, cluster, hr)
 	waitRelease(t, hr, 1)
+	// A first check finds the objects in line and remembers them; the next
+	// one must still see what changes after.
+	harness.ReconcileAndWait(t, cluster, hr)
 
 	// As `kubectl edit` would: an update by another field manager.
 	dep := deployment(t, f.ns, "drift")

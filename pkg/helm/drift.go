@@ -105,6 +105,11 @@ type DriftOptions struct {
 	Ignore []helmv1.IgnoreRule
 	// Correct re-applies the drifted objects.
 	Correct bool
+	// Applied, when set, remembers the objects found in line with the
+	// release, so that the next detection skips the dry-run of those whose
+	// live state still holds every field of the manifest (a GET suffices).
+	// Use one per release version.
+	Applied *ssa.Digests
 }
 
 // Drift is one object that differs from the release manifest.
@@ -156,7 +161,7 @@ func DetectDrift(ctx context.Context, c client.Client, rel *release.Release, opt
 		}
 	}
 	m := ssa.New(c, FieldManager)
-	diffs, err := m.Diff(ctx, objs, ssa.ApplyOptions{})
+	diffs, err := m.Diff(ctx, objs, ssa.ApplyOptions{Applied: opts.Applied})
 	if err != nil {
 		return DriftReport{}, fmt.Errorf("comparing release %s with the cluster: %w", rel.Name, err)
 	}
@@ -180,7 +185,7 @@ func DetectDrift(ctx context.Context, c client.Client, rel *release.Release, opt
 	if !opts.Correct || len(drifted) == 0 {
 		return report, nil
 	}
-	report.Corrected, err = m.ApplyAllStaged(ctx, drifted, ssa.ApplyOptions{})
+	report.Corrected, err = m.ApplyAllStaged(ctx, drifted, ssa.ApplyOptions{Applied: opts.Applied})
 	if err != nil {
 		return report, fmt.Errorf("correcting drift of release %s: %w", rel.Name, err)
 	}

@@ -210,7 +210,8 @@ func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner 
 	note := ""
 	if dd.MustDetectChanges() {
 		correct := dd.GetMode() == helmv1.DriftDetectionEnabled
-		report, err := helm.DetectDrift(ctx, t.client, last, helm.DriftOptions{Ignore: dd.Ignore, Correct: correct})
+		applied := r.applied.of(hr, fmt.Sprintf("%s/%s.v%d %s", last.Namespace, last.Name, last.Version, helm.Digest(last)))
+		report, err := helm.DetectDrift(ctx, t.client, last, helm.DriftOptions{Ignore: dd.Ignore, Correct: correct, Applied: applied})
 		if err != nil {
 			r.updateHistory(hr, runner, "")
 			return r.fail(ctx, hr, helmv1.DriftDetectedReason, err)
