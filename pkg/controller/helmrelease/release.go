@@ -158,20 +158,15 @@ func (r *Reconciler) remediate(ctx context.Context, hr *helmv1.HelmRelease, runn
 	if last.Info.Status != rcommon.StatusFailed && !failedTest {
 		return // nothing was released: nothing to undo
 	}
-	strategy := helmv1.RollbackRemediationStrategy
-	if act == actInstall {
-		strategy = helmv1.UninstallRemediationStrategy
-	} else {
+	strategy := helmv1.UninstallRemediationStrategy
+	if act == actUpgrade {
 		strategy = hr.GetUpgrade().GetRemediation().GetStrategy()
 	}
 	if strategy == helmv1.RollbackRemediationStrategy {
 		rb := hr.GetRollback()
+		// The newest deployed version before the last one: the last is
+		// either failed, or deployed with failed tests.
 		prev, _ := runner.PreviousDeployed()
-		if failedTest && last.Info.Status == rcommon.StatusDeployed {
-			// The failed tests are of the last version, which is deployed:
-			// go back to the one before it.
-			prev, _ = runner.PreviousDeployed()
-		}
 		if prev == nil {
 			meta.MarkFalse(hr, meta.RemediatedCondition, helmv1.RollbackFailedReason, "no earlier successful version of release %s to roll back to", runner.Name())
 			return
