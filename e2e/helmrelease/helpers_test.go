@@ -41,6 +41,9 @@ type chartOpts struct {
 	brokenTemplate bool
 	// unknownField adds a field that the Service kind does not have.
 	unknownField bool
+	// hangingTest adds a test Pod, which kwok runs but never completes:
+	// the test times out.
+	hangingTest bool
 }
 
 // chartFiles is a chart of 4 objects: a ConfigMap showing the values
@@ -117,6 +120,20 @@ spec:
       containers:
         - name: smoke
           image: registry.example/curl:1.0
+`
+	}
+	if o.hangingTest {
+		files["templates/tests/hang.yaml"] = `apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-hang
+  annotations:
+    helm.sh/hook: test
+spec:
+  restartPolicy: Never
+  containers:
+    - name: hang
+      image: registry.example/sleep:1.0
 `
 	}
 	if o.unknownField {

@@ -364,3 +364,43 @@ func TestHelmRelease_FailingInstallIsUninstalledAndRetried(t *testing.T) {
 		t.Errorf("after the fix: %v, %+v", d, got.Status)
 	}
 }
+
+func TestHelmRelease_FailingTestsRollBackUnlessIgnored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{hangingTest: true})
+	hr := f.release("tests", "*", map[string]any{"message": "v1"}, func(s *helmv1.HelmReleaseSpec) {
+		s.Upgrade = &helmv1.Upgrade{Remediation: &helmv1.UpgradeRemediation{RemediateLastFailure: ptr(true)}}
+	})
+	harness.Create(t, cluster, hr)
+	waitRelease(t, hr, 1)
+
+	// Tests that ignore failures: released, TestSuccess=False.
+	update(t, hr, func(s *helmv1.HelmReleaseSpec) {
+		s.Test = &helmv1.Test{Enable: true, Timeout: every(2 * time.Second), IgnoreFailures: true}
+	})
+	got := waitRelease(t, hr, 2)
+	if !strings.HasPrefix(condition(got, meta.TestSuccessCondition), "False TestFailed") {
+		t.Errorf("TestSuccess: %s", condition(got, meta.TestSuccessCondition))
+	}
+
+	// Failures not ignored: the upgrade is rolled back.
+	update(t, hr, func(s *helmv1.HelmReleaseSpec) {
+		s.Test.IgnoreFailures = false
+		s.Values = jsonValues(map[string]any{"message": "v3"})
+	})
+	got = harness.WaitFor(t, cluster, hr, "rolled back after failed tests", func(o *helmv1.HelmRelease) bool {
+		return meta.IsStalled(o) && meta.IsTrue(o, meta.RemediatedCondition)
+	})
+	if c := meta.GetCondition(got, meta.ReadyCondition); c.Reason != helmv1.TestFailedReason {
+		t.Errorf("Ready: %s", condition(got, meta.ReadyCondition))
+	}
+	if s := got.Status.History.Latest(); s.Version != 4 || s.Status != "deployed" {
+		t.Errorf("history[0] %+v", s)
+	}
+	if d := configData(t, f.ns, "tests"); d["message"] != "v1" {
+		t.Errorf("ConfigMap after the rollback: %v", d)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
