@@ -108,9 +108,11 @@ type namespaceConfig struct {
 }
 
 func (n namespaceConfig) RawConfig() (clientcmdapi.Config, error) { return clientcmdapi.Config{}, nil }
-func (n namespaceConfig) ClientConfig() (*rest.Config, error)    { return rest.CopyConfig(n.cfg), nil }
-func (n namespaceConfig) Namespace() (string, bool, error)       { return n.namespace, true, nil }
-func (n namespaceConfig) ConfigAccess() clientcmd.ConfigAccess   { return clientcmd.NewDefaultPathOptions() }
+func (n namespaceConfig) ClientConfig() (*rest.Config, error)     { return rest.CopyConfig(n.cfg), nil }
+func (n namespaceConfig) Namespace() (string, bool, error)        { return n.namespace, true, nil }
+func (n namespaceConfig) ConfigAccess() clientcmd.ConfigAccess {
+	return clientcmd.NewDefaultPathOptions()
+}
 
 // NewConfiguration returns a Helm action configuration whose releases live
 // in releaseNamespace and whose records are Secrets in storageNamespace.

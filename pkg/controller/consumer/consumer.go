@@ -8,11 +8,16 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -175,4 +180,68 @@ func appliedState(o meta.Reconcilable) string {
 		}
 	}
 	return ""
+}
+
+// Target is a cluster and an identity to act as: its REST config, and a
+// client that reads live state directly (applied objects are never cached).
+type Target struct {
+	Config *rest.Config
+	Client client.Client
+}
+
+// Targets keeps one Target per cluster and identity, so that connections
+// and discovery are reused across reconciles.
+type Targets struct {
+	base       *rest.Config
+	scheme     *runtime.Scheme
+	mapper     apimeta.RESTMapper
+	httpClient *http.Client
+
+	mu sync.Mutex
+	m  map[string]*Target
+}
+
+// maxTargets bounds the cache; past it the cache starts over, which only
+// costs new connections.
+const maxTargets = 256
+
+// NewTargets makes targets from base, the reconciler's own configuration,
+// whose mapper and HTTP client serve the local cluster as itself.
+func NewTargets(base *rest.Config, scheme *runtime.Scheme, mapper apimeta.RESTMapper, hc *http.Client) *Targets {
+	return &Targets{base: base, scheme: scheme, mapper: mapper, httpClient: hc, m: map[string]*Target{}}
+}
+
+// For returns the target of an object in namespace: the cluster of its
+// kubeConfig Secret (else this one), as the service account sa when set.
+func (t *Targets) For(ctx context.Context, r client.Reader, namespace string, kubeConfig *meta.KubeConfigReference, sa string) (*Target, error) {
+	cfg, key, remote, err := RESTConfig(ctx, r, t.base, namespace, kubeConfig, sa)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tg, ok := t.m[key]; ok {
+		return tg, nil
+	}
+	if len(t.m) >= maxTargets {
+		clear(t.m)
+	}
+	hc, mapper := t.httpClient, t.mapper
+	if cfg != t.base {
+		if hc, err = rest.HTTPClientFor(cfg); err != nil {
+			return nil, fmt.Errorf("making a client: %w", err)
+		}
+	}
+	if remote {
+		if mapper, err = apiutil.NewDynamicRESTMapper(cfg, hc); err != nil {
+			return nil, fmt.Errorf("reaching the cluster of spec.kubeConfig: %w", err)
+		}
+	}
+	c, err := client.New(cfg, client.Options{Scheme: t.scheme, Mapper: mapper, HTTPClient: hc})
+	if err != nil {
+		return nil, fmt.Errorf("making a client: %w", err)
+	}
+	tg := &Target{Config: cfg, Client: c}
+	t.m[key] = tg
+	return tg, nil
 }

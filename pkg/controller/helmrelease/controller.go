@@ -20,9 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
@@ -30,6 +28,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/artifact"
+	"github.com/tether-gitops/tether/pkg/controller/consumer"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
 	"github.com/tether-gitops/tether/pkg/ssa"
 )
@@ -103,11 +102,11 @@ func (a *appliedMemory) forget(key types.NamespacedName) {
 // of valuesFrom, and a dependency that becomes ready.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	ctx := context.Background()
-	r.clients = newClientCache(r.Config, mgr.GetScheme(), mgr.GetRESTMapper(), mgr.GetHTTPClient())
+	r.clients = newClientCache(consumer.NewTargets(r.Config, mgr.GetScheme(), mgr.GetRESTMapper(), mgr.GetHTTPClient()))
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &helmv1.HelmRelease{}, chartIndexKey, func(o client.Object) []string {
 		kind, ns, name := chartSource(o.(*helmv1.HelmRelease))
-		return []string{objectKey(kind, ns, name)}
+		return []string{consumer.ObjectKey(kind, ns, name)}
 	}); err != nil {
 		return err
 	}
@@ -115,7 +114,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		hr := o.(*helmv1.HelmRelease)
 		keys := make([]string, 0, len(hr.Spec.DependsOn))
 		for _, d := range hr.Spec.DependsOn {
-			keys = append(keys, objectKey(d.KindOr(helmv1.HelmReleaseKind), d.NamespaceOr(hr.Namespace), d.Name))
+			keys = append(keys, consumer.ObjectKey(d.KindOr(helmv1.HelmReleaseKind), d.NamespaceOr(hr.Namespace), d.Name))
 		}
 		return keys
 	}); err != nil {
@@ -125,14 +124,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		hr := o.(*helmv1.HelmRelease)
 		keys := make([]string, 0, len(hr.Spec.ValuesFrom))
 		for _, v := range hr.Spec.ValuesFrom {
-			keys = append(keys, objectKey(v.Kind, hr.Namespace, v.Name))
+			keys = append(keys, consumer.ObjectKey(v.Kind, hr.Namespace, v.Name))
 		}
 		return keys
 	}); err != nil {
 		return err
 	}
 	onChart := builder.WithPredicates(chartChangedPredicate{})
-	onReady := builder.WithPredicates(readyChangedPredicate{})
+	onReady := builder.WithPredicates(consumer.ReadyChangedPredicate{})
 	// ConfigMaps and Secrets are watched by metadata only: their data is not
 	// held in memory, and a new resourceVersion is all that matters.
 	onData := builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})
@@ -149,8 +148,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		Complete(r)
 }
 
-func objectKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }
-
 // chartSource names the object whose artifact is hr's chart.
 func chartSource(hr *helmv1.HelmRelease) (kind, namespace, name string) {
 	if ref := hr.Spec.ChartRef; ref != nil {
@@ -164,18 +161,7 @@ func chartSource(hr *helmv1.HelmRelease) (kind, namespace, name string) {
 
 // enqueueBy maps an object of kind to the HelmReleases whose index names it.
 func (r *Reconciler) enqueueBy(index, kind string) handler.EventHandler {
-	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		var list helmv1.HelmReleaseList
-		if err := r.List(ctx, &list, client.MatchingFields{index: objectKey(kind, o.GetNamespace(), o.GetName())}); err != nil {
-			log.FromContext(ctx).Error(err, "listing the HelmReleases that use an object", "kind", kind, "name", o.GetName())
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for i := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
-		return reqs
-	})
+	return consumer.EnqueueBy(r.Client, func() meta.ReconcilableList { return &helmv1.HelmReleaseList{} }, index, kind)
 }
 
 // chartChangedPredicate passes a new artifact and a change of readiness of a
@@ -202,34 +188,6 @@ func (chartChangedPredicate) Update(e event.UpdateEvent) bool {
 	return os != ns || or != nr
 }
 
-// readyChangedPredicate passes updates of a dependency that became Ready or
-// reconciled a new generation.
-type readyChangedPredicate struct{ predicate.Funcs }
-
-func (readyChangedPredicate) Create(event.CreateEvent) bool { return false }
-func (readyChangedPredicate) Delete(event.DeleteEvent) bool { return false }
-func (readyChangedPredicate) Update(e event.UpdateEvent) bool {
-	oldO, ok1 := e.ObjectOld.(meta.Reconcilable)
-	newO, ok2 := e.ObjectNew.(meta.Reconcilable)
-	if !ok1 || !ok2 {
-		return false
-	}
-	return meta.IsReady(newO) && (!meta.IsReady(oldO) || oldO.GetObservedGeneration() != newO.GetObservedGeneration() ||
-		appliedRevision(oldO) != appliedRevision(newO))
-}
-
-func appliedRevision(o meta.Reconcilable) string {
-	switch v := o.(type) {
-	case *kustomizev1.Kustomization:
-		return v.Status.LastAppliedRevision
-	case *helmv1.HelmRelease:
-		if s := v.Status.History.Latest(); s != nil {
-			return s.Digest
-		}
-	}
-	return ""
-}
-
 // Reconcile brings one HelmRelease's Helm release in line with its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return lifecycle.Reconcile(ctx, r.Client, req, &helmv1.HelmRelease{}, lifecycle.Steps[*helmv1.HelmRelease]{
@@ -238,13 +196,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	})
 }
 
-// serviceAccount is the account Helm acts as: spec.serviceAccountName, else
-// --default-service-account, else none (the reconciler's own).
+// serviceAccount is the account Helm acts as.
 func (r *Reconciler) serviceAccount(hr *helmv1.HelmRelease) string {
-	if hr.Spec.ServiceAccountName != "" {
-		return hr.Spec.ServiceAccountName
-	}
-	return r.DefaultServiceAccount
+	return consumer.ServiceAccount(hr.Spec.ServiceAccountName, r.DefaultServiceAccount)
 }
 
 func (r *Reconciler) retryDelay() time.Duration {

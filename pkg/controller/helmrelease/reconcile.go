@@ -10,13 +10,12 @@ import (
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
-	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
+	"github.com/tether-gitops/tether/pkg/controller/consumer"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
 	"github.com/tether-gitops/tether/pkg/helm"
 )
@@ -274,46 +273,14 @@ func (r *Reconciler) checkAccess(hr *helmv1.HelmRelease) error {
 	if !r.NoCrossNamespaceRefs {
 		return nil
 	}
-	if _, ns, _ := chartSource(hr); ns != hr.Namespace {
-		return fmt.Errorf("the chart source is in namespace %q: cross-namespace references are disabled on this reconciler", ns)
-	}
-	for _, d := range hr.Spec.DependsOn {
-		if d.Namespace != "" && d.Namespace != hr.Namespace {
-			return fmt.Errorf("spec.dependsOn %s names namespace %q: cross-namespace references are disabled on this reconciler", d.Name, d.Namespace)
-		}
-	}
-	return nil
+	_, ns, _ := chartSource(hr)
+	return consumer.CheckNamespaces(hr.Namespace, "the chart source", ns, hr.Spec.DependsOn)
 }
 
 // checkDependencies returns an error naming the first dependency that is
 // not Ready at its latest generation.
 func (r *Reconciler) checkDependencies(ctx context.Context, hr *helmv1.HelmRelease) error {
-	for _, d := range hr.Spec.DependsOn {
-		kind := d.KindOr(helmv1.HelmReleaseKind)
-		key := client.ObjectKey{Namespace: d.NamespaceOr(hr.Namespace), Name: d.Name}
-		var dep lifecycle.Object
-		switch kind {
-		case helmv1.HelmReleaseKind:
-			dep = &helmv1.HelmRelease{}
-		case kustomizev1.KustomizationKind:
-			dep = &kustomizev1.Kustomization{}
-		default:
-			return fmt.Errorf("dependency %s %s: kind must be HelmRelease or Kustomization", kind, key)
-		}
-		if err := r.Get(ctx, key, dep); err != nil {
-			if apierrors.IsNotFound(err) {
-				return fmt.Errorf("dependency %s %s not found", kind, key)
-			}
-			return fmt.Errorf("dependency %s %s: %w", kind, key, err)
-		}
-		if dep.GetGeneration() != dep.GetObservedGeneration() || !meta.IsReady(dep) {
-			return fmt.Errorf("dependency %s %s is not ready", kind, key)
-		}
-		if ks, ok := dep.(*kustomizev1.Kustomization); ok && ks.Status.LastAppliedRevision != ks.Status.LastAttemptedRevision {
-			return fmt.Errorf("dependency %s %s is not ready: revision %s is being applied", kind, key, ks.Status.LastAttemptedRevision)
-		}
-	}
-	return nil
+	return consumer.CheckDependencies(ctx, r.Client, helmv1.HelmReleaseKind, hr.Namespace, hr.Spec.DependsOn)
 }
 
 // fail records a failure that is not the release's (the chart, values,

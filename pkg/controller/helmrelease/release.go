@@ -23,8 +23,8 @@ const maxSnapshots = 5
 // release installs or upgrades, tests, and on failure remediates.
 func (r *Reconciler) release(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, act releaseAction, d desired, exists bool) error {
 	var (
-		rel                     *release.Release
-		err                     error
+		rel                      *release.Release
+		err                      error
 		verb, okReason, koReason string
 	)
 	pr := helm.PostRenderer(hr.Spec.PostRenderers)

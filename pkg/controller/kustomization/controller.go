@@ -61,7 +61,7 @@ type Reconciler struct {
 	// AllowRemoteBases lets builds fetch http(s) files (--allow-remote-bases).
 	AllowRemoteBases bool
 
-	clients   *clientCache
+	targets   *consumer.Targets
 	workspace *workspace
 	health    *healthTracker
 	applied   appliedMemory
@@ -106,7 +106,7 @@ func (a *appliedMemory) forget(key types.NamespacedName) {
 // becomes ready.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	ctx := context.Background()
-	r.clients = newClientCache(r.Config, mgr.GetScheme(), mgr.GetRESTMapper(), mgr.GetHTTPClient())
+	r.targets = consumer.NewTargets(r.Config, mgr.GetScheme(), mgr.GetRESTMapper(), mgr.GetHTTPClient())
 	r.workspace = newWorkspace(r.Store, r.TempDir)
 	r.health = newHealthTracker(func(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) (ssa.HealthReport, error) {
 		return r.newSSA(c).Health(ctx, objs)
@@ -197,7 +197,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 	if err != nil {
 		return r.fail(ctx, ks, meta.BuildFailedReason, err)
 	}
-	c, err := r.clients.forKustomization(ctx, r.Client, ks, r.serviceAccount(ks))
+	c, err := r.client(ctx, ks)
 	if err != nil {
 		return r.fail(ctx, ks, meta.AccessDeniedReason, err)
 	}
@@ -239,7 +239,7 @@ func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization
 	if policy == kustomizev1.DeletionPolicyOrphan || (policy == kustomizev1.DeletionPolicyMirrorPrune && !ks.Spec.Prune) {
 		return nil
 	}
-	c, err := r.clients.forKustomization(ctx, r.Client, ks, r.serviceAccount(ks))
+	c, err := r.client(ctx, ks)
 	if err != nil {
 		return fmt.Errorf("deleting the objects of %s/%s: %w", ks.Namespace, ks.Name, err)
 	}
@@ -260,9 +260,16 @@ func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization
 	return nil
 }
 
-// serviceAccount is the account to apply as.
-func (r *Reconciler) serviceAccount(ks *kustomizev1.Kustomization) string {
-	return consumer.ServiceAccount(ks.Spec.ServiceAccountName, r.DefaultServiceAccount)
+// client returns the client to apply ks with: in the cluster of
+// spec.kubeConfig (else this one), as spec.serviceAccountName (else
+// --default-service-account, else the reconciler itself).
+func (r *Reconciler) client(ctx context.Context, ks *kustomizev1.Kustomization) (client.Client, error) {
+	sa := consumer.ServiceAccount(ks.Spec.ServiceAccountName, r.DefaultServiceAccount)
+	t, err := r.targets.For(ctx, r.Client, ks.Namespace, ks.Spec.KubeConfig, sa)
+	if err != nil {
+		return nil, err
+	}
+	return t.Client, nil
 }
 
 // checkAccess enforces --no-cross-namespace-refs.
