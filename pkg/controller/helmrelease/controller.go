@@ -8,11 +8,9 @@ package helmrelease
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -30,7 +28,6 @@ import (
 	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/controller/consumer"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
-	"github.com/tether-gitops/tether/pkg/ssa"
 )
 
 const (
@@ -60,41 +57,7 @@ type Reconciler struct {
 	RetryDelay time.Duration
 
 	clients *clientCache
-	applied appliedMemory
-}
-
-// appliedMemory holds, per HelmRelease, what drift detection found in line
-// with the current release version (see helm.DriftOptions.Applied). It
-// starts over with each new release version.
-type appliedMemory struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]versionDigests
-}
-
-type versionDigests struct {
-	release string
-	digests *ssa.Digests
-}
-
-func (a *appliedMemory) of(hr *helmv1.HelmRelease, release string) *ssa.Digests {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = map[types.NamespacedName]versionDigests{}
-	}
-	key := client.ObjectKeyFromObject(hr)
-	if v, ok := a.m[key]; ok && v.release == release {
-		return v.digests
-	}
-	d := ssa.NewDigests()
-	a.m[key] = versionDigests{release: release, digests: d}
-	return d
-}
-
-func (a *appliedMemory) forget(key types.NamespacedName) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.m, key)
+	applied consumer.Applied
 }
 
 // SetupWithManager registers the controller: it reconciles on spec changes,

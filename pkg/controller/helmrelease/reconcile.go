@@ -244,7 +244,7 @@ func retriesExhausted(hr *helmv1.HelmRelease, act releaseAction) (string, bool) 
 // finalize uninstalls the release, unless the HelmRelease is suspended, and
 // deletes the HelmChart made for it.
 func (r *Reconciler) finalize(ctx context.Context, hr *helmv1.HelmRelease) error {
-	r.applied.forget(client.ObjectKeyFromObject(hr))
+	r.applied.Forget(client.ObjectKeyFromObject(hr))
 	if hr.Spec.Suspend {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	release "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
@@ -205,7 +206,7 @@ func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner 
 	note := ""
 	if dd.MustDetectChanges() {
 		correct := dd.GetMode() == helmv1.DriftDetectionEnabled
-		applied := r.applied.of(hr, fmt.Sprintf("%s/%s.v%d %s", last.Namespace, last.Name, last.Version, helm.Digest(last)))
+		applied := r.applied.Of(client.ObjectKeyFromObject(hr), fmt.Sprintf("%s/%s.v%d %s", last.Namespace, last.Name, last.Version, helm.Digest(last)))
 		report, err := helm.DetectDrift(ctx, t.client, last, helm.DriftOptions{Ignore: dd.Ignore, Correct: correct, Applied: applied})
 		if err != nil {
 			r.updateHistory(hr, runner, "")

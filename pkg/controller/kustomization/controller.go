@@ -6,11 +6,9 @@ package kustomization
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -64,41 +62,7 @@ type Reconciler struct {
 	targets   *consumer.Targets
 	workspace *workspace
 	health    *healthTracker
-	applied   appliedMemory
-}
-
-// appliedMemory holds the digests of what each Kustomization applied, for
-// the dry-run-free no-change path of ssa (see ssa.Digests). It starts over
-// when the spec changes (another target cluster or service account).
-type appliedMemory struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]generationDigests
-}
-
-type generationDigests struct {
-	generation int64
-	digests    *ssa.Digests
-}
-
-func (a *appliedMemory) of(ks *kustomizev1.Kustomization) *ssa.Digests {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = map[types.NamespacedName]generationDigests{}
-	}
-	key := client.ObjectKeyFromObject(ks)
-	if g, ok := a.m[key]; ok && g.generation == ks.Generation {
-		return g.digests
-	}
-	d := ssa.NewDigests()
-	a.m[key] = generationDigests{generation: ks.Generation, digests: d}
-	return d
-}
-
-func (a *appliedMemory) forget(key types.NamespacedName) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.m, key)
+	applied   consumer.Applied
 }
 
 // SetupWithManager registers the controller: it reconciles on spec changes,
@@ -231,7 +195,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 // unless the Kustomization is suspended.
 func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization) error {
 	r.health.forget(client.ObjectKeyFromObject(ks))
-	r.applied.forget(client.ObjectKeyFromObject(ks))
+	r.applied.Forget(client.ObjectKeyFromObject(ks))
 	if ks.Spec.Suspend || ks.Status.Inventory == nil || len(ks.Status.Inventory.Entries) == 0 {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +69,7 @@ func (r *Reconciler) source(ctx context.Context, ks *kustomizev1.Kustomization) 
 // apply labels the objects as ours and applies them.
 func (r *Reconciler) apply(ctx context.Context, ks *kustomizev1.Kustomization, c client.Client, objs []*unstructured.Unstructured, origins map[string]string) (ssa.ChangeSet, error) {
 	kustomize.SetLabels(objs, ks.OwnerLabels())
-	changes, err := r.newSSA(c).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{Force: ks.Spec.Force, WaitTimeout: ks.GetTimeout(), Origins: origins, Applied: r.applied.of(ks)})
+	changes, err := r.newSSA(c).ApplyAllStaged(ctx, objs, ssa.ApplyOptions{Force: ks.Spec.Force, WaitTimeout: ks.GetTimeout(), Origins: origins, Applied: r.applied.Of(client.ObjectKeyFromObject(ks), strconv.FormatInt(ks.Generation, 10))})
 	for _, a := range []ssa.Action{ssa.Created, ssa.Configured, ssa.Unchanged, ssa.Skipped} {
 		metrics.CountApplied(string(a), changes.Count(a))
 	}
