@@ -38,7 +38,9 @@ test-servers: ## build (or reuse) the servers tests talk to: versitygw (S3)
 .PHONY: test
 test: controlplane test-servers ## unit and e2e tests against a real control plane (builds it on first run)
 	go vet ./...
-	go test -timeout $(E2E_TIMEOUT) $(GO_TEST_FLAGS) ./...
+	# -count=1: e2e tests run binaries built from this tree, which Go's test
+	# cache does not see; a cached pass could hide a change.
+	go test -count=1 -timeout $(E2E_TIMEOUT) $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
 bench: controlplane ## Kustomization scale benchmark (e2e/bench); TETHER_BENCH_N=100,300,1000 picks N (default 100,300)
