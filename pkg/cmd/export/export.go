@@ -47,23 +47,13 @@ fields that the API server, kubectl and Tether add for their bookkeeping.`,
 	}
 	kinds.AddCommands(cmd, func(k *kinds.Kind) *cobra.Command {
 		opts := &Options{IO: f.IOStreams, Client: f.Client, Kind: k}
-		c := &cobra.Command{
-			Use:               k.Name + " [NAME...]",
-			Short:             fmt.Sprintf("Export %s objects", k.Kind),
-			ValidArgsFunction: kinds.CompleteNames(f, k, false),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				opts.Names = args
-				opts.Namespace = f.Namespace()
-				if err := kinds.CheckSelection(k, "export", opts.Names, opts.All); err != nil {
-					return err
-				}
-				if runF != nil {
-					return runF(opts)
-				}
-				return opts.Run(cmd.Context())
-			},
-		}
-		c.Flags().BoolVar(&opts.All, "all", false, "export every "+k.Kind+" of the namespace")
+		sel := kinds.Selection{Names: &opts.Names, All: &opts.All, Namespace: &opts.Namespace}
+		c := kinds.SelectionCommand(f, k, "export", sel, func(cmd *cobra.Command) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return opts.Run(cmd.Context())
+		})
 		return c
 	})
 	return cmd

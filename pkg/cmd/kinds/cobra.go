@@ -91,3 +91,31 @@ func GroupRunE(cmd *cobra.Command, args []string) error {
 	}
 	return cmd.Help()
 }
+
+// Selection is what a command that acts on several objects of one kind was
+// asked for: NAME arguments, or --all, in a namespace.
+type Selection struct {
+	Names     *[]string
+	All       *bool
+	Namespace *string
+}
+
+// SelectionCommand builds the command of verb ("suspend", "export") for k:
+// `<kind> [NAME...]` with --all, name completion and the check that exactly
+// one of names and --all is given; it fills sel, then calls run.
+func SelectionCommand(f *cmdutil.Factory, k *Kind, verb string, sel Selection, run func(cmd *cobra.Command) error) *cobra.Command {
+	c := &cobra.Command{
+		Use:               k.Name + " [NAME...]",
+		Short:             fmt.Sprintf("%s %s objects", strings.ToUpper(verb[:1])+verb[1:], k.Kind),
+		ValidArgsFunction: CompleteNames(f, k, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			*sel.Names, *sel.Namespace = args, f.Namespace()
+			if err := CheckSelection(k, verb, *sel.Names, *sel.All); err != nil {
+				return err
+			}
+			return run(cmd)
+		},
+	}
+	c.Flags().BoolVar(sel.All, "all", false, verb+" every "+k.Kind+" of the namespace")
+	return c
+}

@@ -5,7 +5,6 @@ package resume
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,23 +49,13 @@ returns at once). It exits 1 when an object is not Ready.`,
 	}
 	kinds.AddCommands(cmd, func(k *kinds.Kind) *cobra.Command {
 		opts := &Options{IO: f.IOStreams, Client: f.Client, Now: time.Now, Kind: k}
-		c := &cobra.Command{
-			Use:               k.Name + " [NAME...]",
-			Short:             fmt.Sprintf("Resume %s objects", k.Kind),
-			ValidArgsFunction: kinds.CompleteNames(f, k, false),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				opts.Names = args
-				opts.Namespace = f.Namespace()
-				if err := kinds.CheckSelection(k, "resume", opts.Names, opts.All); err != nil {
-					return err
-				}
-				if runF != nil {
-					return runF(opts)
-				}
-				return opts.Run(cmd.Context())
-			},
-		}
-		c.Flags().BoolVar(&opts.All, "all", false, "resume every "+k.Kind+" of the namespace")
+		sel := kinds.Selection{Names: &opts.Names, All: &opts.All, Namespace: &opts.Namespace}
+		c := kinds.SelectionCommand(f, k, "resume", sel, func(cmd *cobra.Command) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return opts.Run(cmd.Context())
+		})
 		c.Flags().BoolVar(&opts.Wait, "wait", true, "wait for the objects to be reconciled")
 		c.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait")
 		return c

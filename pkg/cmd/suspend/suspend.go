@@ -4,7 +4,6 @@ package suspend
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,23 +41,13 @@ meantime are not reverted.`,
 	}
 	kinds.AddCommands(cmd, func(k *kinds.Kind) *cobra.Command {
 		opts := &Options{IO: f.IOStreams, Client: f.Client, Kind: k}
-		c := &cobra.Command{
-			Use:               k.Name + " [NAME...]",
-			Short:             fmt.Sprintf("Suspend %s objects", k.Kind),
-			ValidArgsFunction: kinds.CompleteNames(f, k, false),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				opts.Names = args
-				opts.Namespace = f.Namespace()
-				if err := kinds.CheckSelection(k, "suspend", opts.Names, opts.All); err != nil {
-					return err
-				}
-				if runF != nil {
-					return runF(opts)
-				}
-				return opts.Run(cmd.Context())
-			},
-		}
-		c.Flags().BoolVar(&opts.All, "all", false, "suspend every "+k.Kind+" of the namespace")
+		sel := kinds.Selection{Names: &opts.Names, All: &opts.All, Namespace: &opts.Namespace}
+		c := kinds.SelectionCommand(f, k, "suspend", sel, func(cmd *cobra.Command) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return opts.Run(cmd.Context())
+		})
 		return c
 	})
 	return cmd
