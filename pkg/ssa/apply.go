@@ -55,15 +55,6 @@ type plan struct {
 	live, merged *unstructured.Unstructured
 }
 
-// Apply applies one object (see ApplyAllStaged), reporting what it did.
-func (m *Manager) Apply(ctx context.Context, u *unstructured.Unstructured, opts ApplyOptions) (Change, error) {
-	cs, err := m.applyStage(ctx, []*unstructured.Unstructured{u}, opts)
-	if len(cs) == 0 {
-		return Change{Subject: Subject(u)}, err
-	}
-	return cs[0], err
-}
-
 // ApplyAllStaged applies objs with server-side apply. Cluster definitions
 // (CustomResourceDefinitions, Namespaces, ClusterRoles) go first and the CRDs
 // are waited for, so that objects of their kinds can be applied next. Before
@@ -110,15 +101,11 @@ func (m *Manager) ApplyAllStaged(ctx context.Context, objs []*unstructured.Unstr
 	return append(changes, cs...), err
 }
 
-// Validate checks, before anything is applied, that every object has a kind
+// validate checks, before anything is applied, that every object has a kind
 // the cluster knows (or that a CRD among objs defines), a namespace when its
 // kind is namespaced, and no namespace when it is not (which is dropped, as
 // kubectl does). A namespace of a kind defined in objs is assumed namespaced
 // as its CRD says.
-func (m *Manager) Validate(objs []*unstructured.Unstructured) error {
-	return m.validate(objs, ApplyOptions{})
-}
-
 func (m *Manager) validate(objs []*unstructured.Unstructured, opts ApplyOptions) error {
 	defined := map[schema.GroupKind]bool{}
 	for _, u := range objs {
