@@ -224,7 +224,7 @@ func (m *Manager) plan(ctx context.Context, u *unstructured.Unstructured, opts A
 	switch {
 	case live == nil:
 		p.action = Created
-	case sameState(live, dry):
+	case sameState(u, live, dry):
 		p.action = Unchanged
 		opts.Applied.record(Subject(u), sum)
 	default:
@@ -281,14 +281,21 @@ func (m *Manager) recreate(ctx context.Context, u *unstructured.Unstructured) er
 	})
 }
 
-// sameState reports whether the dry-run result equals the live object, apart
-// from bookkeeping that a dry-run changes without a real change.
-func sameState(live, dry *unstructured.Unstructured) bool {
+// sameState reports whether the dry-run of desired equals the live object,
+// apart from bookkeeping that a dry-run changes without a real change. The
+// status is left out unless desired sets one: controllers write it, and it
+// may move between the GET and the dry-run (a Deployment scaling up), which
+// is not a change the apply makes.
+func sameState(desired, live, dry *unstructured.Unstructured) bool {
+	_, withStatus := desired.Object["status"]
 	strip := func(u *unstructured.Unstructured) map[string]any {
 		c := u.DeepCopy()
 		c.SetManagedFields(nil)
 		c.SetResourceVersion("")
 		c.SetGeneration(0)
+		if !withStatus {
+			delete(c.Object, "status")
+		}
 		return c.Object
 	}
 	return equality.Semantic.DeepEqual(strip(live), strip(dry))

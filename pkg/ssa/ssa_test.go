@@ -57,11 +57,22 @@ func TestSameState_IgnoresBookkeepingOnly(t *testing.T) {
 	dry.SetResourceVersion("11")
 	dry.SetGeneration(2)
 	dry.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "tether"}, {Manager: "kubectl"}})
-	if !sameState(live, dry) {
+	desired := obj("v1", "ConfigMap", "a", "cm")
+	if !sameState(desired, live, dry) {
 		t.Error("objects differing only in resourceVersion, generation and managedFields are not the same")
 	}
+	// A controller updated the status between the GET and the dry-run.
+	_ = unstructured.SetNestedField(dry.Object, int64(3), "status", "replicas")
+	if !sameState(desired, live, dry) {
+		t.Error("a status written by a controller counted as a change the apply makes")
+	}
+	withStatus := desired.DeepCopy()
+	_ = unstructured.SetNestedField(withStatus.Object, int64(1), "status", "replicas")
+	if sameState(withStatus, live, dry) {
+		t.Error("a changed status went unnoticed although the desired object sets one")
+	}
 	_ = unstructured.SetNestedField(dry.Object, "2", "data", "k")
-	if sameState(live, dry) {
+	if sameState(desired, live, dry) {
 		t.Error("a changed data value went unnoticed")
 	}
 }
