@@ -3,8 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,13 +21,10 @@ func run() int {
 	defer stop()
 
 	streams := iostreams.System()
-	cmd := root.NewCmdRoot(cmdutil.New(streams))
-	err := cmd.ExecuteContext(ctx)
+	f := cmdutil.New(streams)
+	err := root.NewCmdRoot(f).ExecuteContext(ctx)
 	if err != nil {
-		var ee *cmdutil.ExitError
-		if !(errors.As(err, &ee) && ee.Silent) {
-			fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
-		}
+		cmdutil.PrintError(streams.ErrOut, err, f.Verbose)
 	}
 	return cmdutil.ExitCode(err)
 }

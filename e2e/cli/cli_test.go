@@ -74,6 +74,12 @@ func TestReconcileSourceGit_WaitsAndPrintsTheNewRevision(t *testing.T) {
 
 	res = tether(t, 1, "reconcile", "source", "git", "nosuch", "-n", f.ns)
 	mustContain(t, "stderr", res.Stderr, "not found")
+	if strings.Count(strings.TrimSpace(res.Stderr), "\n") != 0 {
+		t.Errorf("the error is not one line:\n%s", res.Stderr)
+	}
+	// --verbose adds the chain of causes with the API server's answer.
+	res = tether(t, 1, "reconcile", "source", "git", "nosuch", "-n", f.ns, "--verbose")
+	mustContain(t, "stderr", res.Stderr, "caused by:", "(*errors.StatusError)", "API status: 404 NotFound")
 }
 
 func TestReconcile_ExitsOneWithTheReadyMessageWhenNotReady(t *testing.T) {

@@ -29,6 +29,8 @@ import (
 type Factory struct {
 	IOStreams   *iostreams.IOStreams
 	ConfigFlags *genericclioptions.ConfigFlags
+	// Verbose prints the chain of causes of an error (--verbose).
+	Verbose bool
 }
 
 // New returns a Factory over the process's streams and kubeconfig flags.
@@ -111,7 +113,7 @@ func Unreachable(host string, err error) error {
 		reason = urlErr.Err.Error()
 	}
 	if errors.As(err, &netErr) || strings.Contains(reason, "connection refused") || strings.Contains(reason, "no such host") {
-		return fmt.Errorf("cannot reach the Kubernetes API at %s: %s: check that the cluster is running and --kubeconfig/--context select it", host, lastPart(reason))
+		return Summarize(err, "cannot reach the Kubernetes API at %s: %s: check that the cluster is running and --kubeconfig/--context select it", host, lastPart(reason))
 	}
 	return fmt.Errorf("talking to the Kubernetes API at %s: %w", host, err)
 }

@@ -61,6 +61,7 @@ and the in-cluster reconciler keeps the cluster equal to it.`,
 
 	flags := cmd.PersistentFlags()
 	f.ConfigFlags.AddFlags(flags)
+	flags.BoolVar(&f.Verbose, "verbose", false, "on error, print the chain of causes and the API server's details")
 	flags.StringVar(&configFile, "config", "", "config file (default $XDG_CONFIG_HOME/tether/config.yaml)")
 
 	cmd.AddCommand(
