@@ -8,7 +8,7 @@ E2E_TIMEOUT ?= 45m
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## build bin/tether and bin/tether-reconciler
@@ -18,6 +18,15 @@ build: ## build bin/tether and bin/tether-reconciler
 .PHONY: generate
 generate: ## regenerate deepcopy code and CRDs (manifests/crds)
 	hack/generate.sh
+
+# The Kubernetes versions whose OpenAPI schemas `tether validate` embeds
+# (pkg/kubeschema/data, about 20 KB each): the newest must be the test control
+# plane's (TETHER_K8S_VERSION_DEFAULT in hack/k8s-versions.env; a test checks it).
+K8S_SCHEMA_VERSIONS ?= v1.33.13 v1.34.4 v1.35.4 v1.36.3 v1.37.2
+
+.PHONY: k8s-schemas
+k8s-schemas: ## regenerate the Kubernetes schemas tether validate embeds (K8S_SCHEMA_VERSIONS; needs the Go module proxy)
+	go run ./hack/genk8sschemas -out pkg/kubeschema/data $(K8S_SCHEMA_VERSIONS)
 
 .PHONY: completions
 completions: ## regenerate the static shell completion scripts in completions/
