@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -214,4 +215,45 @@ func keyLine(n *yaml.Node, key string) int {
 		}
 	}
 	return n.Line
+}
+
+// duplicate is a key that a map of a document has twice.
+type duplicate struct {
+	path        string
+	line, first int
+}
+
+// duplicates returns the keys that a map of the document repeats, which the
+// API server refuses (strict field validation) and YAML decoders resolve
+// silently, the last one winning.
+func (d *document) duplicates() []duplicate {
+	var out []duplicate
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			seen := map[string]int{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if first, ok := seen[k.Value]; ok {
+					out = append(out, duplicate{path: p, line: k.Line, first: first})
+				} else {
+					seen[k.Value] = k.Line
+				}
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, item := range n.Content {
+				walk(item, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	if d.Node != nil {
+		walk(d.Node, "")
+	}
+	return out
 }

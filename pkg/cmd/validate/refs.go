@@ -74,7 +74,7 @@ func (v *validator) checkRefs() {
 			continue
 		}
 		severity, hint := SeverityWarning, ": it must exist in the cluster (--strict-refs makes this an error)"
-		if v.strictRefs {
+		if v.cfg.StrictRefs {
 			severity, hint = SeverityError, ""
 		}
 		target := r.kind + "/" + r.name

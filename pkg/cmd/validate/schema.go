@@ -2,7 +2,6 @@ package validate
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -18,8 +17,6 @@ import (
 	runtimeschema "k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tether-gitops/tether/manifests"
@@ -31,12 +28,17 @@ type fieldProblem struct {
 	Message string
 }
 
-// crdSchema validates objects of one version of a Tether CRD as the API
-// server would: OpenAPI schema, unknown fields (pruning) and CEL rules.
+// crdSchema validates objects of one version of a CRD as the API server
+// would: OpenAPI schema, unknown fields (pruning) and CEL rules. It does the
+// same for a built-in kind, from its OpenAPI schema.
 type crdSchema struct {
 	validator  validation.SchemaValidator
 	structural *schema.Structural
 	cel        *cel.Validator
+	// builtIn: the schema is that of a built-in kind, which describes
+	// apiVersion, kind and metadata too, and whose null values the API
+	// server drops when it decodes the object.
+	builtIn bool
 }
 
 var (
@@ -100,8 +102,11 @@ func newCRDSchema(v1 *apiextensionsv1.JSONSchemaProps) (*crdSchema, error) {
 func (s *crdSchema) validate(obj map[string]any) []fieldProblem {
 	var out []fieldProblem
 	pruned := runtime.DeepCopyJSON(obj)
-	for _, p := range pruning.PruneWithOptions(pruned, s.structural, true, schema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}) {
+	for _, p := range pruning.PruneWithOptions(pruned, s.structural, !s.builtIn, schema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}) {
 		out = append(out, fieldProblem{Path: p, Message: fmt.Sprintf("unknown field %q", p)})
+	}
+	if s.builtIn {
+		obj = dropNulls(runtime.DeepCopyJSON(obj)).(map[string]any)
 	}
 	for _, e := range validation.ValidateCustomResource(nil, obj, s.validator) {
 		out = append(out, fromFieldError(e))
@@ -115,102 +120,32 @@ func (s *crdSchema) validate(obj map[string]any) []fieldProblem {
 	return out
 }
 
+// dropNulls removes the null values of maps, as decoding into Go types
+// ignores them (creationTimestamp: null).
+func dropNulls(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if e == nil {
+				delete(v, k)
+			} else {
+				v[k] = dropNulls(e)
+			}
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = dropNulls(e)
+		}
+	}
+	return v
+}
+
 func fromFieldError(e *field.Error) fieldProblem {
 	msg := e.ErrorBody()
 	if e.Field != "" && e.Field != "<nil>" {
 		msg = e.Field + ": " + msg
 	}
 	return fieldProblem{Path: e.Field, Message: msg}
-}
-
-// strictDecode decodes a built-in object into its client-go type, failing
-// on unknown and duplicate fields and on values of the wrong type. A value
-// of the wrong type stops the decoder before it reports unknown fields, so
-// the field is taken out and the object decoded again, to report them all.
-// It reports false when the kind is not a built-in one.
-func strictDecode(data []byte, gvk runtimeschema.GroupVersionKind) ([]fieldProblem, bool) {
-	if _, err := clientgoscheme.Scheme.New(gvk); err != nil {
-		return nil, false
-	}
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return []fieldProblem{{Message: err.Error()}}, true
-	}
-	var out []fieldProblem
-	for range 20 {
-		obj, _ := clientgoscheme.Scheme.New(gvk)
-		strictErrs, err := kjson.UnmarshalStrict(js, obj, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
-		for _, e := range strictErrs {
-			out = append(out, fieldProblem{Path: strictPath(e.Error()), Message: e.Error()})
-		}
-		if err == nil {
-			break
-		}
-		path := typePath(err.Error())
-		out = append(out, fieldProblem{Path: path, Message: cleanDecodeError(err.Error())})
-		var m map[string]any
-		if path == "" || json.Unmarshal(js, &m) != nil || !deletePath(m, strings.Split(path, ".")) {
-			break
-		}
-		if js, err = json.Marshal(m); err != nil {
-			break
-		}
-	}
-	return out, true
-}
-
-// deletePath removes the field at path from every item of the lists on the
-// way (type errors name the field without list indexes); it reports whether
-// it removed one.
-func deletePath(v any, path []string) bool {
-	switch v := v.(type) {
-	case []any:
-		removed := false
-		for _, item := range v {
-			removed = deletePath(item, path) || removed
-		}
-		return removed
-	case map[string]any:
-		if len(path) == 1 {
-			_, ok := v[path[0]]
-			delete(v, path[0])
-			return ok
-		}
-		if next, ok := v[path[0]]; ok {
-			return deletePath(next, path[1:])
-		}
-	}
-	return false
-}
-
-// strictPath takes the field out of `unknown field "spec.foo"` and
-// `duplicate field "x"`.
-func strictPath(msg string) string {
-	if i := strings.Index(msg, `"`); i >= 0 {
-		if j := strings.Index(msg[i+1:], `"`); j >= 0 {
-			return msg[i+1 : i+1+j]
-		}
-	}
-	return ""
-}
-
-// typePath takes the field out of a type error:
-// `... Deployment.spec.replicas of type int32`.
-func typePath(msg string) string {
-	for _, f := range strings.Fields(msg) {
-		if dot := strings.Index(f, "."); dot > 0 && strings.ToUpper(f[:1]) == f[:1] && !strings.Contains(f, "/") {
-			return strings.TrimRight(f[dot+1:], ",:")
-		}
-	}
-	return ""
-}
-
-func cleanDecodeError(msg string) string {
-	msg = strings.TrimPrefix(msg, "json: ")
-	if i := strings.Index(msg, "error unmarshaling JSON: while decoding JSON: "); i >= 0 {
-		msg = msg[i+len("error unmarshaling JSON: while decoding JSON: "):]
-	}
-	return strings.TrimPrefix(msg, "json: ")
 }
 
 // isTetherGroup reports whether an API group is one of Tether's.

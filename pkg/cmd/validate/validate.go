@@ -1,11 +1,15 @@
-// Package validate implements `tether validate [DIR]`: an offline check of
-// a GitOps repository for CI. It parses every YAML file, builds every
+// Package validate implements `tether validate [DIR]`: a check of a GitOps
+// repository for CI, with no cluster. It parses every YAML file, builds every
 // kustomization with the reconciler's kustomize package, validates Tether
-// objects against the CRD schemas built into the binary and built-in kinds
-// by strict decoding, and checks that sourceRef and dependsOn resolve.
+// objects against the CRD schemas built into the binary, objects of CRDs
+// found under the directory against theirs, and built-in kinds against the
+// OpenAPI schemas of a chosen Kubernetes version (pkg/kubeschema: embedded,
+// or read from --schema-dir), so that an API the version does not serve is an
+// error. Last it checks that sourceRef and dependsOn resolve.
 package validate
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -22,6 +26,7 @@ import (
 
 	"github.com/tether-gitops/tether/pkg/cmdutil"
 	"github.com/tether-gitops/tether/pkg/iostreams"
+	"github.com/tether-gitops/tether/pkg/kubeschema"
 	"github.com/tether-gitops/tether/pkg/kustomize"
 )
 
@@ -57,10 +62,23 @@ type Result struct {
 	Objects  int       `json:"objects"`
 	// Kustomizations is the number of kustomization directories built.
 	Kustomizations int `json:"kustomizations"`
+	// KubernetesVersion is the version whose schemas checked built-in
+	// kinds ("v1.37.2"); empty when --schema-dir did not say.
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 	// Unchecked counts, by kind, the objects without a schema to check them.
 	Unchecked map[string]int `json:"unchecked,omitempty"`
 	Errors    int            `json:"errors"`
 	Warnings  int            `json:"warnings"`
+}
+
+// Config says how to validate.
+type Config struct {
+	// StrictRefs makes a sourceRef or dependsOn that names no object in the
+	// directory an error rather than a warning.
+	StrictRefs bool
+	// Kubernetes has the schemas of built-in kinds; nil means the newest
+	// version built into the binary.
+	Kubernetes *kubeschema.Set
 }
 
 // Options are the flags of `tether validate`.
@@ -72,15 +90,32 @@ type Options struct {
 	StrictRefs bool
 	// Output is "" for file:line lines, or "json".
 	Output string
+	// KubernetesVersion picks the embedded schemas ("1.35"); with SchemaDir
+	// it only names the version.
+	KubernetesVersion string
+	// SchemaDir holds OpenAPI v3 documents to use instead of the embedded
+	// schemas.
+	SchemaDir string
 }
 
 // NewCmdValidate returns `tether validate`.
 func NewCmdValidate(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams}
+	versions := kubeschema.EmbeddedVersions()
+	var minors []string
+	for _, v := range versions {
+		if major, minor, ok := kubeschema.MajorMinor(v); ok {
+			minors = append(minors, fmt.Sprintf("%d.%d", major, minor))
+		}
+	}
+	newest := ""
+	if len(minors) > 0 {
+		newest = minors[0]
+	}
 	cmd := &cobra.Command{
 		Use:   "validate [DIR]",
-		Short: "Check a repository's manifests offline, for CI",
-		Long: `Validate checks the manifests under DIR (default: the current directory)
+		Short: "Check a repository's manifests without a cluster, for CI",
+		Long: fmt.Sprintf(`Validate checks the manifests under DIR (default: the current directory)
 without a cluster, and prints each problem as file:line: message:
 
   - every .yaml/.yml file parses (syntax errors with their line);
@@ -90,8 +125,16 @@ without a cluster, and prints each problem as file:line: message:
     schemas of the CRDs built into this binary: types, required fields,
     enums, patterns, unknown fields and CEL rules, as the API server checks;
     so do objects of CustomResourceDefinitions found under DIR;
-  - built-in Kubernetes objects decode strictly into their types (unknown or
-    duplicate fields and wrong types are errors);
+  - built-in Kubernetes objects match the OpenAPI schemas of the Kubernetes
+    version of --kubernetes-version (built in: %s):
+    an apiVersion and kind that version does not serve (batch/v1beta1
+    CronJob, policy/v1beta1 PodSecurityPolicy) is an error that names the
+    version to use, and so are unknown fields, wrong types, missing required
+    fields, malformed quantities, dates and base64, and duplicate fields.
+    For another version, --schema-dir reads its OpenAPI v3 documents: the
+    files of api/openapi-spec/v3 in the Kubernetes source, or a cluster's:
+      kubectl get --raw /openapi/v3/apis/apps/v1 > schemas/apps-v1.json
+    (one file per group/version; those of a cluster include its CRDs);
   - the sourceRef, chartRef and dependsOn of Kustomizations and HelmReleases
     name objects under DIR; one that may live only in the cluster is a
     warning, or an error with --strict-refs.
@@ -99,12 +142,20 @@ without a cluster, and prints each problem as file:line: message:
 Objects of other kinds are counted but not checked. Hidden directories and
 Helm charts (directories with a Chart.yaml) are skipped, and so are files
 that kustomizations use as patches and SOPS-encrypted documents. The exit
-status is 1 when there is an error.`,
+status is 1 when there is an error.`, strings.Join(minors, ", ")),
 		Example: `  # In CI, at the root of the repository
   tether validate
 
-  # One directory, references must resolve in it, JSON for tooling
-  tether validate clusters/prod --strict-refs -o json`,
+  # Against the Kubernetes version of the cluster, references must resolve
+  # in the directory, JSON for tooling
+  tether validate clusters/prod --kubernetes-version 1.35 --strict-refs -o json
+
+  # Against the API of a running cluster, CRDs included
+  mkdir schemas
+  for gv in api/v1 apis/apps/v1 apis/batch/v1; do
+    kubectl get --raw /openapi/v3/$gv > schemas/$(echo $gv | tr / _).json
+  done
+  tether validate --schema-dir schemas`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = "."
@@ -114,21 +165,40 @@ status is 1 when there is an error.`,
 			if opts.Output != "" && opts.Output != "json" {
 				return cmdutil.UsageErrorf("invalid --output %q: use json, or leave it out for file:line lines", opts.Output)
 			}
+			if opts.SchemaDir == "" || cmd.Flags().Changed("kubernetes-version") {
+				if _, _, ok := kubeschema.MajorMinor(opts.KubernetesVersion); !ok {
+					return cmdutil.UsageErrorf("invalid --kubernetes-version %q: use MAJOR.MINOR, such as %s", opts.KubernetesVersion, newest)
+				}
+			}
+			if opts.SchemaDir != "" && !cmd.Flags().Changed("kubernetes-version") {
+				opts.KubernetesVersion = "" // the documents say, if anything
+			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return opts.Run()
+			return opts.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().BoolVar(&opts.StrictRefs, "strict-refs", false, "fail when a sourceRef or dependsOn names no object under DIR")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output format: json (default: file:line: problem lines)")
+	cmd.Flags().StringVar(&opts.KubernetesVersion, "kubernetes-version", newest, "Kubernetes version (MAJOR.MINOR) to check built-in kinds against; built in: "+strings.Join(minors, ", "))
+	cmd.Flags().StringVar(&opts.SchemaDir, "schema-dir", "", "directory of OpenAPI v3 documents (kubectl get --raw /openapi/v3/...) to check built-in kinds against instead")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("kubernetes-version", cobra.FixedCompletions(minors, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagDirname("schema-dir")
 	return cmd
 }
 
 // Run validates Dir and prints the result; it fails when there are errors.
-func (o *Options) Run() error {
-	res, err := Validate(o.Dir, o.StrictRefs)
+func (o *Options) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	set, err := o.schemas()
+	if err != nil {
+		return err
+	}
+	res, err := Validate(ctx, o.Dir, Config{StrictRefs: o.StrictRefs, Kubernetes: set})
 	if err != nil {
 		return err
 	}
@@ -142,18 +212,10 @@ func (o *Options) Run() error {
 		for _, p := range res.Problems {
 			fmt.Fprintln(o.IO.Out, p.String())
 		}
-		summary := fmt.Sprintf("%d files, %d objects, %d kustomizations: %d errors, %d warnings", res.Files, res.Objects, res.Kustomizations, res.Errors, res.Warnings)
-		if len(res.Unchecked) > 0 {
-			var ks []string
-			for _, k := range sortedKeys(res.Unchecked) {
-				ks = append(ks, fmt.Sprintf("%s (%d)", k, res.Unchecked[k]))
-			}
-			summary += "; not checked, no schema: " + strings.Join(ks, ", ")
-		}
 		if res.Errors > 0 {
-			o.IO.Failure("%s", summary)
+			o.IO.Failure("%s", res.Summary())
 		} else {
-			o.IO.Success("%s", summary)
+			o.IO.Success("%s", res.Summary())
 		}
 	}
 	if res.Errors > 0 {
@@ -162,20 +224,61 @@ func (o *Options) Run() error {
 	return nil
 }
 
+// schemas returns the schemas of built-in kinds the flags ask for.
+func (o *Options) schemas() (*kubeschema.Set, error) {
+	if o.SchemaDir == "" {
+		return kubeschema.Embedded(o.KubernetesVersion)
+	}
+	set, err := kubeschema.LoadDir(o.SchemaDir)
+	if err != nil {
+		return nil, err
+	}
+	if o.KubernetesVersion != "" {
+		v := o.KubernetesVersion
+		if !strings.HasPrefix(v, "v") {
+			v = "v" + v
+		}
+		set.Version = v
+	}
+	return set, nil
+}
+
+// Summary is the last line of the output: what was checked, and the counts.
+func (r *Result) Summary() string {
+	s := fmt.Sprintf("%d files, %d objects, %d kustomizations", r.Files, r.Objects, r.Kustomizations)
+	if r.KubernetesVersion != "" {
+		s += ", Kubernetes " + strings.TrimPrefix(r.KubernetesVersion, "v")
+	}
+	s += fmt.Sprintf(": %d errors, %d warnings", r.Errors, r.Warnings)
+	if len(r.Unchecked) > 0 {
+		var ks []string
+		for _, k := range sortedKeys(r.Unchecked) {
+			ks = append(ks, fmt.Sprintf("%s (%d)", k, r.Unchecked[k]))
+		}
+		s += "; not checked, no schema: " + strings.Join(ks, ", ")
+	}
+	return s
+}
+
 // validator holds the state of one validation.
 type validator struct {
-	root       string
-	strictRefs bool
-	res        *Result
-	docs       []*document
+	root string
+	cfg  Config
+	res  *Result
+	docs []*document
 	// patches are the files that kustomizations use as patches: partial
 	// objects, not validated as whole ones.
 	patches map[string]bool
+	// schemas are those of Tether's CRDs and of the CRDs found.
 	schemas map[schema.GroupVersionKind]*crdSchema
+	// kube has the schemas of built-in kinds; builtIns caches their
+	// validators.
+	kube     *kubeschema.Set
+	builtIns map[schema.GroupVersionKind]*crdSchema
 }
 
 // Validate checks the directory dir; see NewCmdValidate for what it checks.
-func Validate(dir string, strictRefs bool) (*Result, error) {
+func Validate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", dir, err)
@@ -187,8 +290,14 @@ func Validate(dir string, strictRefs bool) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &validator{root: dir, strictRefs: strictRefs, res: &Result{Unchecked: map[string]int{}}, patches: map[string]bool{},
-		schemas: map[schema.GroupVersionKind]*crdSchema{}}
+	if cfg.Kubernetes == nil {
+		if cfg.Kubernetes, err = kubeschema.Embedded(""); err != nil {
+			return nil, err
+		}
+	}
+	v := &validator{root: dir, cfg: cfg, res: &Result{Unchecked: map[string]int{}, KubernetesVersion: cfg.Kubernetes.Version},
+		patches: map[string]bool{}, schemas: map[schema.GroupVersionKind]*crdSchema{},
+		kube: cfg.Kubernetes, builtIns: map[schema.GroupVersionKind]*crdSchema{}}
 	for k, s := range tether {
 		v.schemas[k] = s
 	}
@@ -201,6 +310,11 @@ func Validate(dir string, strictRefs bool) (*Result, error) {
 		docs, line, err := parseFile(dir, f)
 		if err != nil {
 			v.add(f, line, SeverityError, err.Error())
+		}
+		for _, d := range docs {
+			for _, dup := range d.duplicates() {
+				v.add(f, dup.line, SeverityError, fmt.Sprintf("duplicate field %q (first at line %d)", dup.path, dup.first))
+			}
 		}
 		v.docs = append(v.docs, docs...)
 	}
@@ -239,9 +353,12 @@ func (v *validator) display(rel string) string {
 }
 
 // gvk returns the document's apiVersion and kind.
-func (d *document) gvk() (schema.GroupVersionKind, bool) {
-	apiVersion, _ := d.Obj["apiVersion"].(string)
-	kind, _ := d.Obj["kind"].(string)
+func (d *document) gvk() (schema.GroupVersionKind, bool) { return gvkOf(d.Obj) }
+
+// gvkOf returns an object's apiVersion and kind.
+func gvkOf(obj map[string]any) (schema.GroupVersionKind, bool) {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
 	gv, err := schema.ParseGroupVersion(apiVersion)
 	if err != nil || apiVersion == "" || kind == "" {
 		return schema.GroupVersionKind{}, false
@@ -295,26 +412,35 @@ func (v *validator) collectPatches(kdirs []string) {
 // directory, so that their objects are checked too.
 func (v *validator) collectCRDs() {
 	for _, d := range v.docs {
-		gvk, ok := d.gvk()
-		if !ok || gvk.Group != "apiextensions.k8s.io" || gvk.Kind != "CustomResourceDefinition" {
+		if gvk, ok := d.gvk(); ok && isCRD(gvk) {
+			v.addCRD(d.YAML, func(msg string) { v.add(d.File, d.Line, SeverityError, msg) })
+		}
+	}
+}
+
+func isCRD(gvk schema.GroupVersionKind) bool {
+	return gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition"
+}
+
+// addCRD adds the schemas of a CustomResourceDefinition (YAML or JSON);
+// report says what is wrong with one. A kind that has a schema already
+// (Tether's, or one defined earlier) keeps it.
+func (v *validator) addCRD(data []byte, report func(string)) {
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := sigsyaml.Unmarshal(data, &crd); err != nil {
+		return // reported by the validation of the CRD itself
+	}
+	for _, ver := range crd.Spec.Versions {
+		key := schema.GroupVersionKind{Group: crd.Spec.Group, Version: ver.Name, Kind: crd.Spec.Names.Kind}
+		if _, known := v.schemas[key]; known || ver.Schema == nil || ver.Schema.OpenAPIV3Schema == nil {
 			continue
 		}
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := sigsyaml.Unmarshal(d.YAML, &crd); err != nil {
-			continue // reported by the strict decoding of the CRD itself
+		s, err := newCRDSchema(ver.Schema.OpenAPIV3Schema)
+		if err != nil {
+			report(fmt.Sprintf("CustomResourceDefinition %s version %s: invalid schema: %v", crd.Name, ver.Name, err))
+			continue
 		}
-		for _, ver := range crd.Spec.Versions {
-			key := schema.GroupVersionKind{Group: crd.Spec.Group, Version: ver.Name, Kind: crd.Spec.Names.Kind}
-			if _, builtIn := v.schemas[key]; builtIn || ver.Schema == nil || ver.Schema.OpenAPIV3Schema == nil {
-				continue
-			}
-			s, err := newCRDSchema(ver.Schema.OpenAPIV3Schema)
-			if err != nil {
-				v.add(d.File, d.Line, SeverityError, fmt.Sprintf("CustomResourceDefinition %s version %s: invalid schema: %v", crd.Name, ver.Name, err))
-				continue
-			}
-			v.schemas[key] = s
-		}
+		v.schemas[key] = s
 	}
 }
 
@@ -333,49 +459,85 @@ func (v *validator) checkObject(d *document) {
 		v.res.Unchecked["(SOPS-encrypted)"]++
 		return
 	}
-	apiVersion, hasAPIVersion := d.Obj["apiVersion"]
-	kind, hasKind := d.Obj["kind"]
+	c := v.check(d.Obj)
+	if c.object {
+		v.res.Objects++
+	}
+	if c.unchecked != "" {
+		v.res.Unchecked[c.unchecked]++
+	}
+	for _, p := range c.problems {
+		v.add(d.File, d.lineOf(p.Path), SeverityError, p.Message)
+	}
+}
+
+// objectCheck is what checking one object found.
+type objectCheck struct {
+	// object is true for a Kubernetes object (one with a valid apiVersion
+	// and kind, not a List), which is counted.
+	object bool
+	// unchecked names what was not checked, for lack of a schema.
+	unchecked string
+	// problems hold the whole message; Path gives the line.
+	problems []fieldProblem
+}
+
+// check validates obj (a decoded YAML document) as a Kubernetes object: with
+// the schema of a Tether CRD or of a CRD under the directory when it is one
+// of theirs, else with the OpenAPI schema of the chosen Kubernetes version.
+func (v *validator) check(obj map[string]any) objectCheck {
+	var c objectCheck
+	problem := func(path, format string, a ...any) objectCheck {
+		c.problems = append(c.problems, fieldProblem{Path: path, Message: fmt.Sprintf(format, a...)})
+		return c
+	}
+	apiVersion, hasAPIVersion := obj["apiVersion"]
+	kind, hasKind := obj["kind"]
 	switch {
 	case !hasAPIVersion && !hasKind:
-		return // not a Kubernetes object: values, configuration
+		return c // not a Kubernetes object: values, configuration
 	case !hasKind:
-		v.add(d.File, d.lineOf("apiVersion"), SeverityError, "object has an apiVersion but no kind")
-		return
+		return problem("apiVersion", "object has an apiVersion but no kind")
 	case !hasAPIVersion:
-		v.add(d.File, d.lineOf("kind"), SeverityError, fmt.Sprintf("%v object has no apiVersion", kind))
-		return
+		return problem("kind", "%v object has no apiVersion", kind)
 	}
-	gvk, ok := d.gvk()
+	gvk, ok := gvkOf(obj)
 	if !ok {
-		v.add(d.File, d.lineOf("apiVersion"), SeverityError, fmt.Sprintf("invalid apiVersion %v or kind %v", apiVersion, kind))
-		return
+		return problem("apiVersion", "invalid apiVersion %v or kind %v", apiVersion, kind)
 	}
 	if gvk.Kind == "List" && gvk.Group == "" {
-		v.res.Unchecked["List"]++
-		return
+		c.unchecked = "List"
+		return c
 	}
-	v.res.Objects++
-	md, _ := d.Obj["metadata"].(map[string]any)
+	c.object = true
+	md, _ := obj["metadata"].(map[string]any)
 	if name, _ := md["name"].(string); name == "" {
 		if gen, _ := md["generateName"].(string); gen == "" {
-			v.add(d.File, d.lineOf("metadata"), SeverityError, fmt.Sprintf("%s has no metadata.name", gvk.Kind))
+			problem("metadata", "%s has no metadata.name", gvk.Kind)
 		}
 	}
-	var problems []fieldProblem
-	if s, ok := v.schemas[gvk]; ok {
-		problems = s.validate(d.Obj)
-	} else if isTetherGroup(gvk.Group) {
-		v.add(d.File, d.lineOf("apiVersion"), SeverityError, fmt.Sprintf("%s is not served by Tether: %s has no version %s", gvk.Kind, gvk.Group, gvk.Version))
-		return
-	} else if p, known := strictDecode(d.YAML, gvk); known {
-		problems = p
-	} else {
-		v.res.Unchecked[gvk.GroupKind().String()]++
-		return
+	s, ok := v.schemas[gvk]
+	switch {
+	case ok:
+	case isTetherGroup(gvk.Group):
+		return problem("apiVersion", "%s is not served by Tether: %s has no version %s", gvk.Kind, gvk.Group, gvk.Version)
+	default:
+		var err error
+		if s, ok, err = v.builtIn(gvk); err != nil {
+			return problem("", "%s %s: %v", gvk.Kind, objectName(obj), err)
+		}
+		if !ok && v.kube.KnowsGroup(gvk.Group) {
+			return problem("apiVersion", "%s", notServed(v.kube, gvk))
+		}
+		if !ok {
+			c.unchecked = gvk.GroupKind().String()
+			return c
+		}
 	}
-	for _, p := range problems {
-		v.add(d.File, d.lineOf(p.Path), SeverityError, fmt.Sprintf("%s %s: %s", gvk.Kind, objectName(d.Obj), p.Message))
+	for _, p := range s.validate(obj) {
+		problem(p.Path, "%s %s: %s", gvk.Kind, objectName(obj), p.Message)
 	}
+	return c
 }
 
 func objectName(obj map[string]any) string {
