@@ -49,6 +49,11 @@ type InstallOptions struct {
 	Replace         bool
 	PostRenderer    postrenderer.PostRenderer
 	Description     string
+	// DryRun renders the release and checks it against the cluster (see
+	// the Helm SDK's server-side dry-run: templates' lookups and the
+	// existing-object checks read the cluster) without writing anything:
+	// no CRDs, objects, namespace or release record.
+	DryRun bool
 }
 
 // UpgradeOptions are the options of an upgrade.
@@ -63,6 +68,8 @@ type UpgradeOptions struct {
 	MaxHistory     int
 	PostRenderer   postrenderer.PostRenderer
 	Description    string
+	// DryRun: as InstallOptions.DryRun.
+	DryRun bool
 }
 
 // RollbackOptions are the options of a rollback.
@@ -122,10 +129,17 @@ func (r *Runner) Install(ctx context.Context, ch *chart.Chart, values map[string
 	in.Description = o.Description
 	in.ServerSideApply = true
 	in.DisableOpenAPIValidation = skipClientValidation
+	if o.DryRun {
+		in.DryRunStrategy = action.DryRunServer
+	}
 	switch o.CRDs {
 	case helmv1.CRDsSkip:
 		in.SkipCRDs = true
 	case helmv1.CRDsCreateReplace:
+		if o.DryRun {
+			in.SkipCRDs = true
+			break
+		}
 		if err := r.applyCRDs(ch, o.CRDs); err != nil {
 			return nil, err
 		}
@@ -153,7 +167,10 @@ func (r *Runner) Upgrade(ctx context.Context, ch *chart.Chart, values map[string
 	up.Description = o.Description
 	up.ServerSideApply = "auto"
 	up.DisableOpenAPIValidation = skipClientValidation
-	if o.CRDs == helmv1.CRDsCreate || o.CRDs == helmv1.CRDsCreateReplace {
+	if o.DryRun {
+		up.DryRunStrategy = action.DryRunServer
+	}
+	if !o.DryRun && (o.CRDs == helmv1.CRDsCreate || o.CRDs == helmv1.CRDsCreateReplace) {
 		if err := r.applyCRDs(ch, o.CRDs); err != nil {
 			return nil, err
 		}

@@ -1,5 +1,7 @@
-// Package diff implements `tether diff kustomization`: a server-side dry-run
-// of what the reconciler would apply and prune, as a unified diff.
+// Package diff implements `tether diff kustomization`, a server-side dry-run
+// of what the reconciler would apply and prune, and `tether diff
+// helmrelease`, a Helm dry-run of the release the reconciler would make,
+// each as a unified diff.
 package diff
 
 import (
@@ -7,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
@@ -36,8 +39,22 @@ func NewCmdDiff(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Use:   "diff",
 		Short: "Show what the reconciler would change in the cluster",
 	}
+	// A bad flag or argument is an error (2), not "changes" (1).
+	cmd.SetFlagErrorFunc(usageError)
 	cmd.AddCommand(newCmdKustomization(f, runF))
+	cmd.AddCommand(NewCmdHelmRelease(f, nil))
 	return cmd
+}
+
+func usageError(_ *cobra.Command, err error) error { return &cmdutil.ExitError{Code: 2, Err: err} }
+
+// oneName accepts exactly one argument, the object's name; anything else
+// exits with 2.
+func oneName(cmd *cobra.Command, args []string) error {
+	if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+		return usageError(cmd, err)
+	}
+	return nil
 }
 
 func newCmdKustomization(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
@@ -51,7 +68,7 @@ apply of every object as the reconciler would, and prints a unified diff of each
 object that would change, and the objects that would be created or pruned.
 Secret values are masked. Exit status: 0 no change, 1 changes, 2 error.`,
 		Example: `  tether diff kustomization apps --path ./clusters/prod/apps`,
-		Args:    cobra.ExactArgs(1),
+		Args:    oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name, opts.Namespace = args[0], f.Namespace()
 			err := opts.Validate()
@@ -155,23 +172,41 @@ func (o *Options) pruned(ctx context.Context, c client.Client, live *kustomizev1
 // printDiff writes a unified diff of the live and merged object, without
 // the fields the server maintains.
 func printDiff(w io.Writer, d ssa.Diff) error {
-	a, err := yamlOf(build.MaskSecret(d.Live, nil))
+	return writeDiff(w, "live "+d.Subject, "merged "+d.Subject, d.Live, d.Merged)
+}
+
+// writeDiff writes a unified diff of a and b (either may be nil: an object
+// created or deleted), Secret values masked, under the labels from and to.
+func writeDiff(w io.Writer, from, to string, a, b *unstructured.Unstructured) error {
+	before, err := yamlOf(build.MaskSecret(a, nil))
 	if err != nil {
 		return err
 	}
-	b, err := yamlOf(build.MaskSecret(d.Merged, d.Live))
+	after, err := yamlOf(build.MaskSecret(b, a))
 	if err != nil {
 		return err
 	}
 	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
-		FromFile: "live " + d.Subject, ToFile: "merged " + d.Subject, Context: 3,
+		A: splitLines(before), B: splitLines(after),
+		FromFile: from, ToFile: to, Context: 3,
 	})
 	if err != nil {
 		return err
 	}
 	_, err = io.WriteString(w, text)
 	return err
+}
+
+// splitLines splits s into lines that keep their "\n", with no empty line
+// after the last one (difflib.SplitLines adds one).
+func splitLines(s string) []string {
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	} else {
+		lines[len(lines)-1] += "\n"
+	}
+	return lines
 }
 
 func yamlOf(u *unstructured.Unstructured) (string, error) {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
-	"github.com/tether-gitops/tether/pkg/controller/helmrepository"
 	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/helm"
+	"github.com/tether-gitops/tether/pkg/source/helmrepo"
 )
 
 // fromHelmRepository resolves the chart in the repository's stored index
@@ -53,7 +53,7 @@ func (r *Reconciler) fromHelmRepository(ctx context.Context, obj *sourcev1.HelmC
 		return r.keep(obj, a.Revision)
 	}
 
-	opts, err := helmrepository.Options(ctx, r.Client, repo)
+	opts, err := helmrepo.Options(ctx, r.Client, repo)
 	if err != nil {
 		return r.failed(obj, meta.AuthenticationFailedReason, err)
 	}
@@ -71,7 +71,7 @@ func (r *Reconciler) fromHelmRepository(ctx context.Context, obj *sourcev1.HelmC
 // fromOCI resolves the chart among the registry's tags and pulls it when
 // its version changed.
 func (r *Reconciler) fromOCI(ctx context.Context, obj *sourcev1.HelmChart, repo *sourcev1.HelmRepository) error {
-	opts, err := helmrepository.Options(ctx, r.Client, repo)
+	opts, err := helmrepo.Options(ctx, r.Client, repo)
 	if err != nil {
 		return r.failed(obj, meta.AuthenticationFailedReason, err)
 	}

@@ -159,7 +159,7 @@ func (r *Reconciler) handleRequests(hr *helmv1.HelmRelease) bool {
 // deployed, upgrade when the release is not the desired one (chart, values,
 // spec generation) or not deployed, else nothing.
 func decide(hr *helmv1.HelmRelease, last *release.Release, hist []*release.Release, d desired, force bool) releaseAction {
-	if last == nil || last.Info == nil || last.Info.Status == rcommon.StatusUninstalled || !everDeployed(hist) {
+	if helm.NeedsInstall(last, hist) {
 		return actInstall
 	}
 	switch {
@@ -170,15 +170,6 @@ func decide(hr *helmv1.HelmRelease, last *release.Release, hist []*release.Relea
 		return actUpgrade
 	}
 	return actNone
-}
-
-func everDeployed(hist []*release.Release) bool {
-	for _, rel := range hist {
-		if s := rel.Info.Status; s == rcommon.StatusDeployed || s == rcommon.StatusSuperseded {
-			return true
-		}
-	}
-	return false
 }
 
 // matches reports whether rel is the desired chart with the desired values.

@@ -28,25 +28,13 @@ func (r *Reconciler) release(ctx context.Context, hr *helmv1.HelmRelease, runner
 		err                      error
 		verb, okReason, koReason string
 	)
-	pr := helm.PostRenderer(hr.Spec.PostRenderers)
 	switch act {
 	case actInstall:
 		verb, okReason, koReason = "install", helmv1.InstallSucceededReason, helmv1.InstallFailedReason
-		in := hr.GetInstall()
-		rel, err = runner.Install(ctx, d.chart, d.values, helm.InstallOptions{
-			Timeout: in.GetTimeout(hr.GetTimeout()), CreateNamespace: in.CreateNamespace, CRDs: in.GetCRDsPolicy(),
-			DisableWait: in.DisableWait, DisableHooks: in.DisableHooks, Replace: in.Replace || exists,
-			PostRenderer: pr, Description: "installed by tether for HelmRelease " + hr.Namespace + "/" + hr.Name,
-		})
+		rel, err = runner.Install(ctx, d.chart, d.values, helm.InstallOptionsFor(hr, exists))
 	default:
 		verb, okReason, koReason = "upgrade", helmv1.UpgradeSucceededReason, helmv1.UpgradeFailedReason
-		up := hr.GetUpgrade()
-		rel, err = runner.Upgrade(ctx, d.chart, d.values, helm.UpgradeOptions{
-			Timeout: up.GetTimeout(hr.GetTimeout()), CRDs: up.GetCRDsPolicy(), DisableWait: up.DisableWait,
-			DisableHooks: up.DisableHooks, Force: up.Force, CleanupOnFail: up.CleanupOnFail,
-			PreserveValues: up.PreserveValues, MaxHistory: hr.GetMaxHistory(), PostRenderer: pr,
-			Description: "upgraded by tether for HelmRelease " + hr.Namespace + "/" + hr.Name,
-		})
+		rel, err = runner.Upgrade(ctx, d.chart, d.values, helm.UpgradeOptionsFor(hr))
 	}
 	if err != nil {
 		return r.failed(ctx, hr, runner, act, d, fmt.Errorf("Helm %s of release %s/%s with chart %s failed: %w", verb, runner.Namespace(), runner.Name(), d, err), koReason)

@@ -23,6 +23,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
 	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/helm"
+	"github.com/tether-gitops/tether/pkg/source/helmrepo"
 )
 
 // NewArtifactReason is the reason of the event sent when a new index is stored.
@@ -59,7 +60,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // reconcile runs the steps; a returned error means "retry with backoff", and
 // the conditions already say what failed.
 func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.HelmRepository) error {
-	opts, err := Options(ctx, r.Client, obj)
+	opts, err := helmrepo.Options(ctx, r.Client, obj)
 	if err != nil {
 		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 	}

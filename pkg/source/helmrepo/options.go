@@ -1,4 +1,9 @@
-package helmrepository
+// Package helmrepo connects a HelmRepository object to the clients of
+// pkg/source/helm: it builds their options from the spec and the Secrets it
+// names, and fetches a chart as the HelmChart reconciler does. The
+// reconcilers and the CLI share it, so that `tether diff helmrelease` fetches
+// with the credentials and rules the reconciler uses.
+package helmrepo
 
 import (
 	"context"
@@ -9,10 +14,10 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
-	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 	"github.com/tether-gitops/tether/pkg/source/helm"
 )
 
@@ -20,13 +25,14 @@ import (
 // secrets: spec.secretRef holds "username"/"password" (or, for type oci, a
 // kubernetes.io/dockerconfigjson Secret) and may hold TLS data;
 // spec.certSecretRef holds "ca.crt", "tls.crt" and "tls.key" and wins over
-// TLS data in secretRef. HelmChart reconcilers use it to download charts with
-// the repository's credentials. Errors never hold secret data.
+// TLS data in secretRef. The HelmRepository and HelmChart reconcilers and the
+// CLI use it to fetch with the repository's credentials. Errors never hold
+// secret data.
 func Options(ctx context.Context, c client.Reader, obj *sourcev1.HelmRepository) (helm.Options, error) {
 	opts := helm.Options{Timeout: obj.GetTimeout(), PlainHTTP: obj.Spec.Insecure}
 	opts.PassCredentials = obj.Spec.PassCredentials
 	if ref := obj.Spec.SecretRef; ref != nil {
-		s, err := sourcectl.Secret(ctx, c, obj.Namespace, ref.Name, "spec.secretRef")
+		s, err := secret(ctx, c, obj.Namespace, ref.Name, "spec.secretRef")
 		if err != nil {
 			return opts, err
 		}
@@ -43,7 +49,7 @@ func Options(ctx context.Context, c client.Reader, obj *sourcev1.HelmRepository)
 		setTLS(&opts.Auth, s)
 	}
 	if ref := obj.Spec.CertSecretRef; ref != nil {
-		s, err := sourcectl.Secret(ctx, c, obj.Namespace, ref.Name, "spec.certSecretRef")
+		s, err := secret(ctx, c, obj.Namespace, ref.Name, "spec.certSecretRef")
 		if err != nil {
 			return opts, err
 		}
@@ -96,4 +102,19 @@ func dockerCredentials(s *corev1.Secret, rawURL string) (user, pass string, err 
 		return "", "", fmt.Errorf("secret %q: the entry for %s has no usable credentials", s.Name, u.Host)
 	}
 	return "", "", fmt.Errorf("secret %q has no credentials for %s in .dockerconfigjson", s.Name, u.Host)
+}
+
+// secret reads a Secret in namespace ns; field names the spec field that
+// refers to it, for the error. Errors never hold the Secret's data. (The
+// same message as the source reconcilers' reader, which this package cannot
+// import without the controller machinery.)
+func secret(ctx context.Context, c client.Reader, ns, name, field string) (*corev1.Secret, error) {
+	var s corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("secret %q not found in namespace %q: create it or fix %s", name, ns, field)
+		}
+		return nil, fmt.Errorf("reading secret %q: %w", name, err)
+	}
+	return &s, nil
 }
