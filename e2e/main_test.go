@@ -21,6 +21,7 @@ func TestMain(m *testing.M) {
 	}
 	testcluster.Main(m, testcluster.Options{WithNodes: true, Scheme: scheme}, func(c *testcluster.Cluster) error {
 		cluster = c
+		c.OnStop(harness.RemoveBinaries)
 		_, err := harness.Binaries()
 		return err
 	})

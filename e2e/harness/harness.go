@@ -60,6 +60,15 @@ func Binaries() (string, error) {
 	return binDir, buildErr
 }
 
+// RemoveBinaries deletes what Binaries built (a few hundred MB per test
+// process); Main does it when the cluster stops.
+func RemoveBinaries() error {
+	if binDir == "" {
+		return nil
+	}
+	return os.RemoveAll(binDir)
+}
+
 // Main is TestMain for a package whose tests share one cluster (with the
 // Tether scheme and CRDs) and one reconciler: it starts them, stores them in
 // *cluster and *reconciler, runs the tests and exits. The reconciler runs
@@ -92,6 +101,7 @@ func MainWith(m *testing.M, configure func(*testcluster.Options), cluster **test
 			return fmt.Errorf("starting the reconciler: %w", err)
 		}
 		*reconciler = r
+		c.OnStop(RemoveBinaries) // hooks run last first: after the reconciler stopped
 		c.OnStop(r.Stop)
 		return nil
 	})
