@@ -2,11 +2,14 @@ package clicreate
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tether-gitops/tether/e2e/testcluster"
+	"github.com/tether-gitops/tether/pkg/testserver/chartrepo"
 )
 
 func TestTreeTraceEvents_ShowWhatTheKustomizationApplied(t *testing.T) {
@@ -75,4 +78,63 @@ func TestValidate_FindsTheBrokenFileAndPassesTheGoodRepository(t *testing.T) {
 	res = tether(t, 1, "validate", "testdata/repo-broken")
 	mustContain(t, "validate broken", res.Stdout, "testdata/repo-broken/deploy/greeting.yaml:7: mapping values are not allowed in this context")
 	mustContain(t, "validate broken", res.Stdout, "testdata/repo-broken/deploy/kustomization.yaml:1: kustomize build:")
+}
+
+// validate checks built-in kinds against the Kubernetes version asked for,
+// and templates HelmReleases: a chart in the repository, and one fetched
+// from a chart repository on 127.0.0.1.
+func TestValidate_KubernetesVersionAndHelmReleaseCharts(t *testing.T) {
+	t.Parallel()
+	charts := chartrepo.New(t)
+	charts.Publish("app", "1.0.0")
+	dir := t.TempDir()
+	copyTree(t, "testdata/repo-validate", dir)
+	repo := "apiVersion: source.tether.dev/v1\nkind: HelmRepository\nmetadata:\n  name: charts\nspec:\n  url: " + charts.URL() + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "charts.yaml"), []byte(repo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	res := tether(t, 1, "validate", dir, "--kubernetes-version", "1.35")
+	mustContain(t, "validate", res.Stdout,
+		dir+"/deploy/cronjob.yaml:1: batch/v1beta1 CronJob is not served by Kubernetes 1.35: use batch/v1",
+		dir+"/cluster.yaml:22: HelmRelease greeter: greeter/templates/configmap.yaml: ConfigMap greeter: unknown field \"dat\"",
+		dir+"/cluster.yaml:37: HelmRelease remote: app/templates/deployment.yaml: Deployment remote: spec.replicas: Invalid value: \"string\"")
+	mustContain(t, "validate summary", res.Stderr, "2 of 2 HelmReleases templated", "Kubernetes 1.35.4: 3 errors, 0 warnings")
+
+	// batch/v1beta1 was never in 1.37 either; --offline renders only the
+	// chart of the repository, and says nothing of the other.
+	res = tether(t, 1, "validate", dir, "--offline", "-o", "json")
+	var out struct {
+		Errors                int    `json:"errors"`
+		Warnings              int    `json:"warnings"`
+		HelmReleasesTemplated int    `json:"helmReleasesTemplated"`
+		KubernetesVersion     string `json:"kubernetesVersion"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
+		t.Fatalf("-o json: %v\n%s", err, res.Stdout)
+	}
+	if out.Errors != 2 || out.Warnings != 0 || out.HelmReleasesTemplated != 1 || out.KubernetesVersion != "v1.37.2" {
+		t.Errorf("validate --offline -o json: %+v", out)
+	}
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -5,7 +5,10 @@
 // found under the directory against theirs, and built-in kinds against the
 // OpenAPI schemas of a chosen Kubernetes version (pkg/kubeschema: embedded,
 // or read from --schema-dir), so that an API the version does not serve is an
-// error. Last it checks that sourceRef and dependsOn resolve.
+// error. It templates each HelmRelease whose chart it can reach (a chart
+// directory in the repository, or a chart repository it can fetch from) with
+// pkg/helm, as the reconciler renders it, and validates the rendered objects
+// the same way. Last it checks that sourceRef and dependsOn resolve.
 package validate
 
 import (
@@ -18,6 +21,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -62,6 +66,12 @@ type Result struct {
 	Objects  int       `json:"objects"`
 	// Kustomizations is the number of kustomization directories built.
 	Kustomizations int `json:"kustomizations"`
+	// HelmReleases is the number of HelmReleases under the directory;
+	// HelmReleasesTemplated of them had their chart rendered, into
+	// RenderedObjects objects.
+	HelmReleases          int `json:"helmReleases"`
+	HelmReleasesTemplated int `json:"helmReleasesTemplated"`
+	RenderedObjects       int `json:"renderedObjects"`
 	// KubernetesVersion is the version whose schemas checked built-in
 	// kinds ("v1.37.2"); empty when --schema-dir did not say.
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
@@ -79,6 +89,8 @@ type Config struct {
 	// Kubernetes has the schemas of built-in kinds; nil means the newest
 	// version built into the binary.
 	Kubernetes *kubeschema.Set
+	// Charts says how HelmRelease charts are reached.
+	Charts ChartOptions
 }
 
 // Options are the flags of `tether validate`.
@@ -91,11 +103,20 @@ type Options struct {
 	// Output is "" for file:line lines, or "json".
 	Output string
 	// KubernetesVersion picks the embedded schemas ("1.35"); with SchemaDir
-	// it only names the version.
+	// it is only the version charts see.
 	KubernetesVersion string
 	// SchemaDir holds OpenAPI v3 documents to use instead of the embedded
 	// schemas.
 	SchemaDir string
+	// StrictCharts makes a chart that cannot be fetched an error.
+	StrictCharts bool
+	// Offline fetches no chart: only charts under Dir are templated.
+	Offline bool
+	// SourceDirs are KIND/NAME=DIR (or KIND/NAMESPACE/NAME=DIR): where the
+	// charts of a GitRepository or Bucket are.
+	SourceDirs []string
+	// ChartTimeout bounds the fetching of each chart.
+	ChartTimeout time.Duration
 }
 
 // NewCmdValidate returns `tether validate`.
@@ -124,7 +145,8 @@ without a cluster, and prints each problem as file:line: message:
   - Tether objects (GitRepository, Kustomization, HelmRelease, ...) match the
     schemas of the CRDs built into this binary: types, required fields,
     enums, patterns, unknown fields and CEL rules, as the API server checks;
-    so do objects of CustomResourceDefinitions found under DIR;
+    so do objects of CustomResourceDefinitions found under DIR (or rendered
+    from a chart);
   - built-in Kubernetes objects match the OpenAPI schemas of the Kubernetes
     version of --kubernetes-version (built in: %s):
     an apiVersion and kind that version does not serve (batch/v1beta1
@@ -135,14 +157,30 @@ without a cluster, and prints each problem as file:line: message:
     files of api/openapi-spec/v3 in the Kubernetes source, or a cluster's:
       kubectl get --raw /openapi/v3/apis/apps/v1 > schemas/apps-v1.json
     (one file per group/version; those of a cluster include its CRDs);
+  - every HelmRelease whose chart can be reached is templated as the
+    reconciler would (values, valuesFrom ConfigMaps and Secrets defined
+    under DIR, releaseName and targetNamespace, post-renderers; the chart
+    sees the chosen Kubernetes version and API versions), and the rendered
+    objects are checked as above, reported at the HelmRelease's line with
+    the template they came from. A chart is reached when it is a directory
+    in a GitRepository or Bucket (spec.chart.spec.chart is a path, taken
+    under DIR, then under the top of DIR's Git work tree; --source-dir
+    KIND/NAME=PATH maps a source to another checkout), or a chart in a
+    HelmRepository (HTTP index or OCI) or an OCIRepository defined under DIR,
+    which is fetched (unless --offline). A repository that needs credentials
+    or cannot be reached is a warning (an error with --strict-charts);
   - the sourceRef, chartRef and dependsOn of Kustomizations and HelmReleases
     name objects under DIR; one that may live only in the cluster is a
     warning, or an error with --strict-refs.
 
 Objects of other kinds are counted but not checked. Hidden directories and
 Helm charts (directories with a Chart.yaml) are skipped, and so are files
-that kustomizations use as patches and SOPS-encrypted documents. The exit
-status is 1 when there is an error.`, strings.Join(minors, ", ")),
+that kustomizations use as patches and SOPS-encrypted documents. With
+-o json the output is the problems (file, line, severity, message) and the
+counts: files, objects, kustomizations, helmReleases, helmReleasesTemplated,
+renderedObjects, unchecked (by kind), errors, warnings, and the
+kubernetesVersion checked against. The exit status is 1 when there is an
+error.`, strings.Join(minors, ", ")),
 		Example: `  # In CI, at the root of the repository
   tether validate
 
@@ -155,7 +193,13 @@ status is 1 when there is an error.`, strings.Join(minors, ", ")),
   for gv in api/v1 apis/apps/v1 apis/batch/v1; do
     kubectl get --raw /openapi/v3/$gv > schemas/$(echo $gv | tr / _).json
   done
-  tether validate --schema-dir schemas`,
+  tether validate --schema-dir schemas
+
+  # No network: template only the charts in the repository
+  tether validate --offline
+
+  # Charts of the GitRepository "platform" are in another checkout
+  tether validate --source-dir GitRepository/platform=../platform`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = "."
@@ -164,6 +208,12 @@ status is 1 when there is an error.`, strings.Join(minors, ", ")),
 			}
 			if opts.Output != "" && opts.Output != "json" {
 				return cmdutil.UsageErrorf("invalid --output %q: use json, or leave it out for file:line lines", opts.Output)
+			}
+			if _, err := parseSourceDirs(opts.SourceDirs); err != nil {
+				return cmdutil.UsageErrorf("%v", err)
+			}
+			if opts.ChartTimeout <= 0 {
+				return cmdutil.UsageErrorf("--chart-timeout must be positive")
 			}
 			if opts.SchemaDir == "" || cmd.Flags().Changed("kubernetes-version") {
 				if _, _, ok := kubeschema.MajorMinor(opts.KubernetesVersion); !ok {
@@ -181,8 +231,12 @@ status is 1 when there is an error.`, strings.Join(minors, ", ")),
 	}
 	cmd.Flags().BoolVar(&opts.StrictRefs, "strict-refs", false, "fail when a sourceRef or dependsOn names no object under DIR")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output format: json (default: file:line: problem lines)")
-	cmd.Flags().StringVar(&opts.KubernetesVersion, "kubernetes-version", newest, "Kubernetes version (MAJOR.MINOR) to check built-in kinds against; built in: "+strings.Join(minors, ", "))
+	cmd.Flags().StringVar(&opts.KubernetesVersion, "kubernetes-version", newest, "Kubernetes version (MAJOR.MINOR) to check built-in kinds against, and that charts see; built in: "+strings.Join(minors, ", "))
 	cmd.Flags().StringVar(&opts.SchemaDir, "schema-dir", "", "directory of OpenAPI v3 documents (kubectl get --raw /openapi/v3/...) to check built-in kinds against instead")
+	cmd.Flags().BoolVar(&opts.StrictCharts, "strict-charts", false, "fail when a HelmRelease's chart cannot be fetched, instead of warning")
+	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "fetch no chart from the network: template only the charts under DIR")
+	cmd.Flags().StringArrayVar(&opts.SourceDirs, "source-dir", nil, "KIND/NAME=PATH: the charts of that GitRepository or Bucket are under PATH (default: DIR, then the top of its Git work tree); repeatable")
+	cmd.Flags().DurationVar(&opts.ChartTimeout, "chart-timeout", defaultChartTimeout, "time limit to fetch each chart")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("kubernetes-version", cobra.FixedCompletions(minors, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagDirname("schema-dir")
@@ -198,7 +252,12 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := Validate(ctx, o.Dir, Config{StrictRefs: o.StrictRefs, Kubernetes: set})
+	sourceDirs, err := parseSourceDirs(o.SourceDirs)
+	if err != nil {
+		return err
+	}
+	res, err := Validate(ctx, o.Dir, Config{StrictRefs: o.StrictRefs, Kubernetes: set,
+		Charts: ChartOptions{Offline: o.Offline, Strict: o.StrictCharts, Timeout: o.ChartTimeout, SourceDirs: sourceDirs}})
 	if err != nil {
 		return err
 	}
@@ -246,6 +305,9 @@ func (o *Options) schemas() (*kubeschema.Set, error) {
 // Summary is the last line of the output: what was checked, and the counts.
 func (r *Result) Summary() string {
 	s := fmt.Sprintf("%d files, %d objects, %d kustomizations", r.Files, r.Objects, r.Kustomizations)
+	if r.HelmReleases > 0 {
+		s += fmt.Sprintf(", %d of %d HelmReleases templated (%d objects)", r.HelmReleasesTemplated, r.HelmReleases, r.RenderedObjects)
+	}
 	if r.KubernetesVersion != "" {
 		s += ", Kubernetes " + strings.TrimPrefix(r.KubernetesVersion, "v")
 	}
@@ -275,6 +337,8 @@ type validator struct {
 	// validators.
 	kube     *kubeschema.Set
 	builtIns map[schema.GroupVersionKind]*crdSchema
+	// rendered are the objects templated from HelmReleases' charts.
+	rendered []renderedObject
 }
 
 // Validate checks the directory dir; see NewCmdValidate for what it checks.
@@ -320,9 +384,13 @@ func Validate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	}
 	v.collectPatches(kdirs)
 	v.collectCRDs()
+	// Templating first: the CRDs that charts install check objects under
+	// the directory too.
+	v.templateReleases(ctx)
 	for _, d := range v.docs {
 		v.checkObject(d)
 	}
+	v.checkRendered()
 	v.build(kdirs)
 	v.checkRefs()
 	sort.SliceStable(v.res.Problems, func(i, j int) bool {
