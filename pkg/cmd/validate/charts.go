@@ -6,16 +6,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
+	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/source/helm"
+	"github.com/tether-gitops/tether/pkg/source/helmrepo"
 )
 
 // ChartOptions say how the charts of HelmReleases are reached.
@@ -41,7 +45,7 @@ func parseSourceDirs(values []string) (map[string]string, error) {
 	for _, s := range values {
 		ref, dir, ok := strings.Cut(s, "=")
 		parts := strings.Split(ref, "/")
-		if !ok || dir == "" || len(parts) < 2 || len(parts) > 3 || slicesContainEmpty(parts) {
+		if !ok || dir == "" || len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
 			return nil, fmt.Errorf("invalid --source-dir %q: use KIND/NAME=PATH or KIND/NAMESPACE/NAME=PATH", s)
 		}
 		if parts[0] != sourcev1.GitRepositoryKind && parts[0] != sourcev1.BucketKind {
@@ -52,17 +56,8 @@ func parseSourceDirs(values []string) (map[string]string, error) {
 	return out, nil
 }
 
-func slicesContainEmpty(parts []string) bool {
-	for _, p := range parts {
-		if p == "" {
-			return true
-		}
-	}
-	return false
-}
-
 // chartSpec is what locates a chart: spec.chart of a HelmRelease, or the
-// spec of a HelmChart that spec.chartRef names.
+// HelmChart or OCIRepository that spec.chartRef names.
 type chartSpec struct {
 	chart, version           string
 	sourceKind, sourceName   string
@@ -85,17 +80,13 @@ type notReached struct {
 	fetch bool
 }
 
-// fetcher fetches charts, each repository index once per run.
+// fetcher fetches charts with pkg/source/helmrepo, as the HelmChart
+// reconciler and tether diff do; a repository that could not be reached is
+// not tried again in the same run.
 type fetcher struct {
-	opts    ChartOptions
-	tmp     string
-	indexes map[string]indexResult
-}
-
-type indexResult struct {
-	repo *helm.Repository
-	idx  *helm.Index
-	err  error
+	opts        ChartOptions
+	tmp         string
+	unreachable map[string]error
 }
 
 func newFetcher(opts ChartOptions) (*fetcher, error) {
@@ -106,7 +97,7 @@ func newFetcher(opts ChartOptions) (*fetcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fetcher{opts: opts, tmp: tmp, indexes: map[string]indexResult{}}, nil
+	return &fetcher{opts: opts, tmp: tmp, unreachable: map[string]error{}}, nil
 }
 
 func (f *fetcher) close() { _ = os.RemoveAll(f.tmp) }
@@ -143,22 +134,22 @@ func (v *validator) chart(ctx context.Context, f *fetcher, hr *helmv1.HelmReleas
 			return nil, &notReached{path: "spec.chart", msg: fmt.Sprintf("%s: %v", what, err)}
 		}
 	case sourcev1.HelmRepositoryKind:
-		repo, nr := v.helmRepository(spec)
+		repo, secrets, nr := v.helmRepository(spec)
 		if nr != nil {
 			return nil, nr
 		}
-		if c, nr = f.fromHelmRepository(ctx, repo, spec, what); nr != nil {
+		if c, nr = f.fromHelmRepository(ctx, repo, secrets, spec, what); nr != nil {
 			return nil, nr
 		}
 	case sourcev1.OCIRepositoryKind:
-		if c, nr = f.fromHelmRepository(ctx, spec.repository, spec, what); nr != nil {
+		if c, nr = f.fromHelmRepository(ctx, spec.repository, nil, spec, what); nr != nil {
 			nr.path = "spec.chartRef"
 			return nil, nr
 		}
 	default:
 		return nil, &notReached{} // the CRD's rules say what is wrong
 	}
-	return loadChart(c, spec, f.tmp, what)
+	return loadChart(c, what)
 }
 
 // chartSpec returns the chart spec.chart or spec.chartRef names; for a
@@ -312,89 +303,74 @@ func relativeToWorkingDir(dir string) string {
 }
 
 // helmRepository returns the HelmRepository a chart comes from, defined
-// under the directory, if its charts can be fetched without credentials.
-func (v *validator) helmRepository(spec *chartSpec) (*sourcev1.HelmRepository, *notReached) {
+// under the directory, and a reader of the Secrets it names, when they are
+// under the directory too, unencrypted.
+func (v *validator) helmRepository(spec *chartSpec) (*sourcev1.HelmRepository, docReader, *notReached) {
 	d := v.find(sourcev1.HelmRepositoryKind, spec.namespace, spec.sourceName)
 	if d == nil || v.cfg.Charts.Offline {
-		return nil, &notReached{} // checkRefs reports a missing one
+		return nil, nil, &notReached{} // checkRefs reports a missing one
 	}
 	var repo sourcev1.HelmRepository
 	if err := sigsyaml.Unmarshal(d.YAML, &repo); err != nil {
-		return nil, &notReached{}
+		return nil, nil, &notReached{}
 	}
 	what := fmt.Sprintf("chart %s from HelmRepository %s", spec.chart, spec.sourceName)
-	switch {
-	case repo.Spec.SecretRef != nil:
-		return nil, &notReached{path: "spec.chart", fetch: true, msg: fmt.Sprintf("%s needs the credentials of its spec.secretRef, which validate cannot read: skipped templating", what)}
-	case repo.Spec.CertSecretRef != nil:
-		return nil, &notReached{path: "spec.chart", fetch: true, msg: fmt.Sprintf("%s needs the certificates of its spec.certSecretRef, which validate cannot read: skipped templating", what)}
-	case repo.Spec.Provider != "" && repo.Spec.Provider != "generic":
-		return nil, &notReached{path: "spec.chart", fetch: true, msg: fmt.Sprintf("%s needs %s credentials (spec.provider): skipped templating", what, repo.Spec.Provider)}
+	if p := repo.Spec.Provider; p != "" && p != sourcev1.GenericProvider {
+		return nil, nil, &notReached{path: "spec.chart", fetch: true, msg: fmt.Sprintf("%s needs %s credentials (spec.provider): skipped templating", what, p)}
 	}
-	return &repo, nil
+	secrets := docReader{}
+	for field, ref := range map[string]*meta.LocalObjectReference{"spec.secretRef": repo.Spec.SecretRef, "spec.certSecretRef": repo.Spec.CertSecretRef} {
+		if ref == nil {
+			continue
+		}
+		s := v.find("Secret", namespaceOr(repo.Namespace, spec.namespace), ref.Name)
+		if s == nil || s.Obj["sops"] != nil {
+			return nil, nil, &notReached{path: "spec.chart", fetch: true, msg: fmt.Sprintf(
+				"%s needs Secret %s of its %s, which is not under %s unencrypted: skipped templating", what, ref.Name, field, v.root)}
+		}
+		secrets["Secret/"+ref.Name] = s.Obj
+	}
+	return &repo, secrets, nil
 }
 
 // fromHelmRepository fetches a chart as the HelmChart reconciler does:
-// resolve the version in the index (or among the OCI tags), download it.
-// A repository that cannot be reached is a fetch problem; a chart or version
-// that it does not have is an error.
-func (f *fetcher) fromHelmRepository(ctx context.Context, repo *sourcev1.HelmRepository, spec *chartSpec, what string) (*helm.Chart, *notReached) {
-	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
-	defer cancel()
-	opts := helm.Options{Timeout: f.opts.Timeout, PlainHTTP: repo.Spec.Insecure}
-	fail := func(err error) *notReached {
-		if errors.Is(err, helm.ErrChartNotFound) || errors.Is(err, helm.ErrNoMatchingVersion) || errors.Is(err, helm.ErrInvalidReference) {
-			return &notReached{path: "spec.chart", msg: fmt.Sprintf("%s: %v", what, err)}
-		}
+// resolve the version in the index (or among the OCI tags), download it,
+// merge its values files. A repository that cannot be reached is a fetch
+// problem; a chart or version that it does not have is an error.
+func (f *fetcher) fromHelmRepository(ctx context.Context, repo *sourcev1.HelmRepository, secrets docReader, spec *chartSpec, what string) (*helm.Chart, *notReached) {
+	unreachable := func(err error) *notReached {
 		return &notReached{path: "spec.chart", fetch: true, msg: fmt.Sprintf("%s not reachable: skipped templating: %v", what, err)}
 	}
-	if repo.IsOCI() || strings.HasPrefix(repo.Spec.URL, "oci://") {
-		o, err := helm.NewOCIRepository(repo.Spec.URL, opts, nil)
-		if err != nil {
-			return nil, fail(err)
-		}
-		version, err := o.Resolve(ctx, spec.chart, spec.version)
-		if err != nil {
-			return nil, fail(err)
-		}
-		c, err := o.Pull(ctx, spec.chart, version)
-		if err != nil {
-			return nil, fail(err)
-		}
+	if err, ok := f.unreachable[repo.Spec.URL]; ok {
+		return nil, unreachable(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	repo = repo.DeepCopy()
+	repo.Spec.Timeout = &metav1.Duration{Duration: f.opts.Timeout}
+	if repo.Namespace == "" {
+		repo.Namespace = namespaceOr(spec.namespace, "default")
+	}
+	c, err := helmrepo.Fetch(ctx, secrets, repo, helmrepo.ChartRef{Name: spec.chart, Version: spec.version,
+		ValuesFiles: spec.valuesFiles, IgnoreMissingValuesFiles: spec.ignoreMissingValuesFiles}, nil, f.tmp)
+	if err == nil {
 		return c, nil
 	}
-	res, ok := f.indexes[repo.Spec.URL]
-	if !ok {
-		res.repo, res.err = helm.NewRepository(repo.Spec.URL, opts, nil)
-		if res.err == nil {
-			res.idx, res.err = res.repo.FetchIndex(ctx)
-		}
-		f.indexes[repo.Spec.URL] = res
+	// The repository answered, but has no such chart or version, or the
+	// chart's values files are missing: the reconciler fails too.
+	wrong := errors.Is(err, helm.ErrChartNotFound) || errors.Is(err, helm.ErrNoMatchingVersion) ||
+		errors.Is(err, helm.ErrInvalidReference) || strings.HasPrefix(err.Error(), "chart ")
+	// Fetch names the repository, which the message does already.
+	err = errors.New(strings.TrimPrefix(err.Error(), fmt.Sprintf("HelmRepository %s/%s: ", repo.Namespace, repo.Name)))
+	if wrong {
+		return nil, &notReached{path: "spec.chart", msg: fmt.Sprintf("%s: %v", what, err)}
 	}
-	if res.err != nil {
-		return nil, fail(res.err)
-	}
-	cv, err := res.idx.Resolve(spec.chart, spec.version)
-	if err != nil {
-		return nil, fail(err)
-	}
-	c, err := res.repo.DownloadChart(ctx, cv)
-	if err != nil {
-		return nil, fail(err)
-	}
-	return c, nil
+	f.unreachable[repo.Spec.URL] = err
+	return nil, unreachable(err)
 }
 
-// loadChart merges the values files of a fetched chart and loads it.
-func loadChart(c *helm.Chart, spec *chartSpec, tmp, what string) (*chart.Chart, *notReached) {
-	if spec.sourceKind != sourcev1.GitRepositoryKind && spec.sourceKind != sourcev1.BucketKind && len(spec.valuesFiles) > 0 {
-		var err error
-		c, err = helm.Repackage(c, helm.PackageOptions{ValuesFiles: spec.valuesFiles,
-			IgnoreMissingValuesFiles: spec.ignoreMissingValuesFiles, OutDir: tmp})
-		if err != nil {
-			return nil, &notReached{path: "spec.chart", msg: fmt.Sprintf("%s: %v", what, err)}
-		}
-	}
+// loadChart loads a fetched or packaged chart.
+func loadChart(c *helm.Chart, what string) (*chart.Chart, *notReached) {
 	ch, err := loader.Load(c.Path)
 	if err != nil {
 		return nil, &notReached{path: "spec.chart", msg: fmt.Sprintf("%s: %v", what, err)}

@@ -84,6 +84,8 @@ func TestValidate_TemplatesChartsFromChartRepositories(t *testing.T) {
 	srv.Publish("app", "1.0.0")
 	reg := chartrepo.NewRegistry(t)
 	reg.Push("app", "1.0.0")
+	authed := chartrepo.New(t, chartrepo.WithBasicAuth("user", "s3cret"))
+	authed.Publish("app", "1.0.0")
 	dir := t.TempDir()
 	writeFile(t, dir, "sources.yaml", fmt.Sprintf(`apiVersion: source.tether.dev/v1
 kind: HelmRepository
@@ -126,7 +128,25 @@ spec:
   url: %s
   secretRef:
     name: credentials
-`, srv.URL(), reg.URL(), reg.URL(), srv.URL()))
+---
+# Credentials under the directory (in the clear, as in this test) are used.
+apiVersion: source.tether.dev/v1
+kind: HelmRepository
+metadata:
+  name: authed
+spec:
+  url: %s
+  secretRef:
+    name: authed-credentials
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: authed-credentials
+stringData:
+  username: user
+  password: s3cret
+`, srv.URL(), reg.URL(), reg.URL(), srv.URL(), authed.URL()))
 	release := func(name, chart, version, source string, values string) string {
 		return fmt.Sprintf(`---
 apiVersion: helm.tether.dev/v1
@@ -149,7 +169,8 @@ spec:
 		release("future", "app", "2.x", "charts", "")+
 		release("oci", "app", "1.0.0", "registry", "")+
 		release("down", "app", "", "down", "")+
-		release("private", "app", "", "private", "")+`---
+		release("private", "app", "", "private", "")+
+		release("authed", "app", "", "authed", "")+`---
 apiVersion: helm.tether.dev/v1
 kind: HelmRelease
 metadata:
@@ -169,21 +190,26 @@ spec:
 		file + `:16: HelmRelease bad: app/templates/deployment.yaml: Deployment bad: spec.replicas: Invalid value: "string"`,
 		file + `:35: HelmRelease future: chart app from HelmRepository charts: no chart version matches: no version of chart "app" satisfies "2.x"`,
 		file + `:63: warning: HelmRelease down: chart app from HelmRepository down not reachable: skipped templating: fetching the repository index: GET http://127.0.0.1:1/index.yaml:`,
-		file + `:77: warning: HelmRelease private: chart app from HelmRepository private needs the credentials of its spec.secretRef, which validate cannot read: skipped templating`,
+		file + `:77: warning: HelmRelease private: chart app from HelmRepository private needs Secret credentials of its spec.secretRef, which is not under ` + dir + ` unencrypted: skipped templating`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "HelmRelease ok:") || strings.Contains(out, "HelmRelease oci:") || strings.Contains(out, "HelmRelease ociref:") {
-		t.Errorf("problems with the releases that render:\n%s", out)
+	for _, ok := range []string{"ok", "oci", "ociref", "authed"} {
+		if strings.Contains(out, "HelmRelease "+ok+":") {
+			t.Errorf("problems with %s, which renders:\n%s", ok, out)
+		}
 	}
-	// ok, bad, oci and ociref; bad and ok share one download of the index.
-	if !strings.Contains(stderr, "4 of 7 HelmReleases templated (8 objects)") || !strings.Contains(stderr, ": 2 errors, 2 warnings") {
+	// ok, bad, oci, ociref and authed render, each a ConfigMap and a
+	// Deployment.
+	if !strings.Contains(stderr, "5 of 8 HelmReleases templated (10 objects)") || !strings.Contains(stderr, ": 2 errors, 2 warnings") {
 		t.Errorf("summary: %s", stderr)
 	}
-	if n := srv.Requests("/index.yaml"); n != 1 {
-		t.Errorf("the index was fetched %d times, want 1", n)
+	// The index needs the credentials (the chart itself may come from the
+	// download cache, by digest).
+	if authed.Requests("/index.yaml") == 0 {
+		t.Error("the repository with credentials was not asked")
 	}
 
 	// --strict-charts: what cannot be fetched fails the validation.
@@ -192,14 +218,14 @@ spec:
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Errors != 4 || res.Warnings != 0 || res.HelmReleases != 7 || res.HelmReleasesTemplated != 4 || res.RenderedObjects != 8 {
+	if res.Errors != 4 || res.Warnings != 0 || res.HelmReleases != 8 || res.HelmReleasesTemplated != 5 || res.RenderedObjects != 10 {
 		t.Errorf("--strict-charts: %+v", res)
 	}
 
 	// --offline: nothing is fetched, and nothing is said about it.
 	before := srv.Requests("/index.yaml")
 	out, stderr, err = run(t, dir, "--offline")
-	if err != nil || out != "" || !strings.Contains(stderr, "0 of 7 HelmReleases templated") {
+	if err != nil || out != "" || !strings.Contains(stderr, "0 of 8 HelmReleases templated") {
 		t.Errorf("--offline: %v\n%s%s", err, out, stderr)
 	}
 	if srv.Requests("/index.yaml") != before {

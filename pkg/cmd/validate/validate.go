@@ -167,8 +167,10 @@ without a cluster, and prints each problem as file:line: message:
     under DIR, then under the top of DIR's Git work tree; --source-dir
     KIND/NAME=PATH maps a source to another checkout), or a chart in a
     HelmRepository (HTTP index or OCI) or an OCIRepository defined under DIR,
-    which is fetched (unless --offline). A repository that needs credentials
-    or cannot be reached is a warning (an error with --strict-charts);
+    which is fetched as the reconciler fetches it (unless --offline). A
+    repository whose Secrets (spec.secretRef, spec.certSecretRef) are not
+    under DIR unencrypted, or that does not answer within --chart-timeout,
+    is a warning (an error with --strict-charts);
   - the sourceRef, chartRef and dependsOn of Kustomizations and HelmReleases
     name objects under DIR; one that may live only in the cluster is a
     warning, or an error with --strict-refs.
