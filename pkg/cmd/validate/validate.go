@@ -594,7 +594,7 @@ func (v *validator) check(obj map[string]any) objectCheck {
 	default:
 		var err error
 		if s, ok, err = v.builtIn(gvk); err != nil {
-			return problem("", "%s %s: %v", gvk.Kind, objectName(obj), err)
+			return problem("", "%s: %v", strings.TrimSpace(gvk.Kind+" "+objectName(obj)), err)
 		}
 		if !ok && v.kube.KnowsGroup(gvk.Group) {
 			return problem("apiVersion", "%s", notServed(v.kube, gvk))
@@ -604,8 +604,9 @@ func (v *validator) check(obj map[string]any) objectCheck {
 			return c
 		}
 	}
+	label := strings.TrimSpace(gvk.Kind + " " + objectName(obj)) // no name: reported above
 	for _, p := range s.validate(obj) {
-		problem(p.Path, "%s %s: %s", gvk.Kind, objectName(obj), p.Message)
+		problem(p.Path, "%s: %s", label, p.Message)
 	}
 	return c
 }
