@@ -1,6 +1,7 @@
 package helmrelease
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -165,4 +166,29 @@ func TestHelmRelease_DependsOnAnotherHelmRelease(t *testing.T) {
 	if fr.Status.History.Latest().FirstDeployed.Before(&b.Status.History.Latest().LastDeployed) {
 		t.Errorf("front deployed at %s, before back at %s", fr.Status.History.Latest().FirstDeployed, b.Status.History.Latest().LastDeployed)
 	}
+}
+
+// While Helm waits for the release's objects, the HelmRelease says so
+// (Ready=Unknown, Reconciling=True) instead of showing the previous outcome;
+// when the wait times out, Ready=False says why.
+func TestHelmRelease_ShowsTheActionInProgressWhileHelmWaits(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{})
+	hr := f.release("waiting", "*", nil, func(s *helmv1.HelmReleaseSpec) {
+		s.Timeout = every(20 * time.Second)
+		// No node has this label: the Deployment never becomes available.
+		s.PostRenderers = []helmv1.PostRenderer{{Kustomize: &helmv1.KustomizePostRenderer{
+			Patches: []meta.Patch{{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: waiting\nspec:\n  template:\n    spec:\n      nodeSelector:\n        tether.dev/no-such-node: \"true\"\n"}},
+		}}}
+	})
+	harness.Create(t, cluster, hr)
+	got := harness.WaitFor(t, cluster, hr, "Ready=Unknown install in progress", func(o *helmv1.HelmRelease) bool {
+		c := meta.GetCondition(o, meta.ReadyCondition)
+		return c != nil && c.Status == metav1.ConditionUnknown && strings.Contains(c.Message, "Helm install of release "+f.ns+"/waiting with chart app@1.0.0 in progress (timeout ")
+	})
+	if !meta.IsReconciling(got) {
+		t.Errorf("Reconciling is not True during the install: %s", harness.Conditions(got))
+	}
+	readyFalse(t, hr, helmv1.InstallFailedReason, "Helm install of release "+f.ns+"/waiting")
 }

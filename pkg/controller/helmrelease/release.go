@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
@@ -28,12 +29,23 @@ func (r *Reconciler) release(ctx context.Context, hr *helmv1.HelmRelease, runner
 		err                      error
 		verb, okReason, koReason string
 	)
-	switch act {
-	case actInstall:
+	verb, okReason, koReason = "upgrade", helmv1.UpgradeSucceededReason, helmv1.UpgradeFailedReason
+	if act == actInstall {
 		verb, okReason, koReason = "install", helmv1.InstallSucceededReason, helmv1.InstallFailedReason
+	}
+	// Helm waits for the release's objects: say so now, not when it is over.
+	progress := fmt.Sprintf("Helm %s of release %s/%s with chart %s in progress", verb, runner.Namespace(), runner.Name(), d)
+	if deadline, ok := ctx.Deadline(); ok {
+		progress += fmt.Sprintf(" (timeout %s)", time.Until(deadline).Round(time.Second))
+	}
+	meta.MarkUnknown(hr, meta.ReadyCondition, meta.ProgressingReason, "%s", progress)
+	meta.MarkTrue(hr, meta.ReconcilingCondition, meta.ProgressingReason, "%s", progress)
+	if err := lifecycle.WriteStatus(ctx); err != nil {
+		return err
+	}
+	if act == actInstall {
 		rel, err = runner.Install(ctx, d.chart, d.values, helm.InstallOptionsFor(hr, exists))
-	default:
-		verb, okReason, koReason = "upgrade", helmv1.UpgradeSucceededReason, helmv1.UpgradeFailedReason
+	} else {
 		rel, err = runner.Upgrade(ctx, d.chart, d.values, helm.UpgradeOptionsFor(hr))
 	}
 	if err != nil {

@@ -69,6 +69,7 @@ func Reconcile[T Object](ctx context.Context, c client.Client, req ctrl.Request,
 	// The timeout bounds the work, not the status patch deferred above.
 	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
 	defer cancel()
+	workCtx = context.WithValue(workCtx, statusWriterKey{}, func() error { return patcher.Patch(ctx, obj) })
 	if err := steps.Reconcile(workCtx, obj); err != nil {
 		var rq *requeue
 		if errors.As(err, &rq) {
@@ -77,6 +78,19 @@ func Reconcile[T Object](ctx context.Context, c client.Client, req ctrl.Request,
 		return ctrl.Result{}, err
 	}
 	return RequeueAfterInterval(obj), nil
+}
+
+type statusWriterKey struct{}
+
+// WriteStatus writes the status changes a step made so far, before a long
+// action (a Helm install that waits for its objects), so that observers see
+// what is under way rather than the outcome of the previous reconcile. The
+// status is written again at the end of the reconcile as usual.
+func WriteStatus(ctx context.Context) error {
+	if write, ok := ctx.Value(statusWriterKey{}).(func() error); ok {
+		return write()
+	}
+	return nil
 }
 
 // requeue is returned by a step whose outcome is recorded in the object's
