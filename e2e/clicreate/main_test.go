@@ -19,7 +19,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	harness.Main(m, &cluster, &reconciler)
+	// Nodes, so that the Deployments of Helm releases become available.
+	harness.MainWith(m, func(o *testcluster.Options) { o.WithNodes = true }, &cluster, &reconciler)
 }
 
 // tether runs the CLI and fails the test unless it exits with want.

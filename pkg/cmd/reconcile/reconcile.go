@@ -76,7 +76,7 @@ func newCmdKind(f *cmdutil.Factory, k *kinds.Kind, runF func(*Options) error) *c
 	}
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for the reconciliation")
 	if k.Upstream != nil {
-		cmd.Flags().BoolVar(&opts.WithSource, "with-source", false, "reconcile the source first (the HelmChart of a HelmRelease)")
+		cmd.Flags().BoolVar(&opts.WithSource, "with-source", false, "reconcile the sources first: a HelmRelease's HelmChart and its HelmRepository")
 	}
 	if k == kinds.HelmRelease {
 		cmd.Flags().BoolVar(&opts.Force, "force", false, "force a one-off upgrade, replacing resources (sets "+kinds.ForceRequestAnnotation+")")
@@ -103,19 +103,14 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	r := &kinds.Requester{IO: o.IO, Client: c, Now: o.Now, Interval: o.PollInterval}
 	if o.WithSource {
-		up, ok := o.Kind.UpstreamOf(obj)
-		if !ok {
-			return fmt.Errorf("%s %s/%s has no source to reconcile yet: run without --with-source", o.Kind.Kind, o.Namespace, o.Name)
-		}
-		src, err := kinds.Get(ctx, c, up.Kind, up.Namespace, up.Name)
+		chain, err := o.sources(ctx, c, obj)
 		if err != nil {
 			return err
 		}
-		if err := suspended(up.Kind, src); err != nil {
-			return err
-		}
-		if err := o.reconcile(ctx, r, up.Kind, src); err != nil {
-			return err
+		for _, src := range chain {
+			if err := o.reconcile(ctx, r, src.kind, src.obj); err != nil {
+				return err
+			}
 		}
 	}
 	var extra []string
@@ -126,6 +121,39 @@ func (o *Options) Run(ctx context.Context) error {
 		extra = append(extra, kinds.ResetRequestAnnotation)
 	}
 	return o.reconcile(ctx, r, o.Kind, obj, extra...)
+}
+
+type upstream struct {
+	kind *kinds.Kind
+	obj  kinds.Object
+}
+
+// sources lists what --with-source reconciles before obj, farthest first:
+// a HelmRelease's HelmChart resolves versions against its HelmRepository's
+// index, so that index is fetched again first, or a new chart version would
+// not be seen until the repository's own interval.
+func (o *Options) sources(ctx context.Context, c client.Client, obj kinds.Object) ([]upstream, error) {
+	var chain []upstream
+	k, cur := o.Kind, obj
+	for range 3 {
+		up, ok := k.UpstreamOf(cur)
+		if !ok {
+			break
+		}
+		src, err := kinds.Get(ctx, c, up.Kind, up.Namespace, up.Name)
+		if err != nil {
+			return nil, err
+		}
+		if err := suspended(up.Kind, src); err != nil {
+			return nil, err
+		}
+		chain = append([]upstream{{up.Kind, src}}, chain...)
+		k, cur = up.Kind, src
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%s %s/%s has no source to reconcile yet: run without --with-source", o.Kind.Kind, o.Namespace, o.Name)
+	}
+	return chain, nil
 }
 
 func (o *Options) reconcile(ctx context.Context, r *kinds.Requester, k *kinds.Kind, obj kinds.Object, extra ...string) error {
