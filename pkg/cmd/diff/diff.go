@@ -81,11 +81,7 @@ Secret values are masked. Exit status: 0 no change, 1 changes, 2 error.`,
 				}
 				err = opts.Run(cmd.Context())
 			}
-			var exit *cmdutil.ExitError
-			if err != nil && !errors.As(err, &exit) {
-				err = &cmdutil.ExitError{Code: 2, Err: err}
-			}
-			return err
+			return failed(err)
 		},
 	}
 	build.AddFlags(cmd, &opts.Options)
@@ -220,4 +216,13 @@ func yamlOf(u *unstructured.Unstructured) (string, error) {
 	unstructured.RemoveNestedField(c.Object, "status")
 	data, err := yaml.Marshal(c.Object)
 	return string(data), err
+}
+
+// failed gives an error exit status 2: 1 means "changes".
+func failed(err error) error {
+	var exit *cmdutil.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		err = &cmdutil.ExitError{Code: 2, Err: err}
+	}
+	return err
 }

@@ -88,11 +88,7 @@ Exit status: 0 no change, 1 changes, 2 error.`,
 				}
 				err = opts.Run(cmd.Context())
 			}
-			var exit *cmdutil.ExitError
-			if err != nil && !errors.As(err, &exit) {
-				err = &cmdutil.ExitError{Code: 2, Err: err}
-			}
-			return err
+			return failed(err)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&opts.ValuesFiles, "values", "f", nil, "local values file merged over the HelmRelease's values (repeatable; later files win)")
