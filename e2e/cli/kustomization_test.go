@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tether-gitops/tether/e2e/harness"
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
@@ -54,16 +55,24 @@ func TestKustomization_ReconcileWithSourceAppliesTheNewCommitAndSuspendResume(t 
 	if fields := row(t, tether(t, 0, "get", "ks", "-n", f.ns).Stdout, "apps"); fields[2] != "True" {
 		t.Errorf("after suspend: %v", fields)
 	}
+	// A hand edit (drift) is left alone while suspended.
+	cm.Data["value"] = "edited by hand"
+	if err := cluster.Client.Update(t.Context(), cm, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
 	third := "main@sha1:" + f.repo.Commit(t, map[string]string{"deploy/cm.yaml": configMap("three")}, "three")
 	res = tether(t, 0, "reconcile", "source", "git", "app", "-n", f.ns)
 	mustContain(t, "stderr", res.Stderr, "fetched revision "+third)
 	if got := harness.Get(t, cluster, ks); got.Status.LastAppliedRevision != next {
 		t.Errorf("a suspended Kustomization applied %s", got.Status.LastAppliedRevision)
 	}
+	if err := cluster.Client.Get(t.Context(), clientKey(f.ns, "greeting"), cm); err != nil || cm.Data["value"] != "edited by hand" {
+		t.Errorf("a suspended Kustomization reverted a hand edit: %v %v", cm.Data, err)
+	}
 	res = tether(t, 0, "resume", "kustomization", "apps", "-n", f.ns)
 	mustContain(t, "stderr", res.Stderr, "applied revision "+third)
 	if err := cluster.Client.Get(t.Context(), clientKey(f.ns, "greeting"), cm); err != nil || cm.Data["value"] != "three" {
-		t.Errorf("ConfigMap after resume: %v %v", cm.Data, err)
+		t.Errorf("ConfigMap after resume (the hand edit reverted, the new commit applied): %v %v", cm.Data, err)
 	}
 
 	res = tether(t, 0, "export", "ks", "apps", "-n", f.ns)
