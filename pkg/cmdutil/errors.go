@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -71,8 +72,11 @@ func PrintError(w io.Writer, err error, verbose bool) {
 	if !verbose {
 		return
 	}
-	fmt.Fprintln(w, "caused by:")
-	printChain(w, err, "  ")
+	var chain bytes.Buffer
+	printChain(&chain, err, "  ")
+	if chain.Len() > 0 {
+		fmt.Fprintf(w, "caused by:\n%s", chain.Bytes())
+	}
 }
 
 func printChain(w io.Writer, err error, indent string) {

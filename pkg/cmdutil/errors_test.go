@@ -64,6 +64,11 @@ func TestPrintError_JoinedErrorsAndSilentExits(t *testing.T) {
 		t.Errorf("joined causes not listed:\n%s", got)
 	}
 	out.Reset()
+	PrintError(&out, Summarize(nil, "nothing behind this"), true)
+	if got := out.String(); got != "error: nothing behind this\n" {
+		t.Errorf("an error without causes printed %q", got)
+	}
+	out.Reset()
 	PrintError(&out, &ExitError{Code: 1, Silent: true}, true)
 	if out.Len() != 0 {
 		t.Errorf("a silent exit printed %q", out.String())

@@ -6,7 +6,6 @@ package kinds
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -16,6 +15,7 @@ import (
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/cmdutil"
 )
 
 // Object is a Tether object the CLI can read and patch.
@@ -257,8 +257,11 @@ func helmReleaseUpstream(o Object) (string, string, string) {
 }
 
 // NotFound says that an object does not exist, and how to list what does.
-func NotFound(k *Kind, namespace, name string) error {
-	return notFoundError{fmt.Errorf("%s %s/%s not found: list them with tether get %s -n %s", k.Kind, namespace, name, getNoun(k), namespace)}
+func NotFound(k *Kind, namespace, name string) error { return notFound(nil, k, namespace, name) }
+
+// notFound is NotFound keeping the API server's answer for --verbose.
+func notFound(cause error, k *Kind, namespace, name string) error {
+	return notFoundError{cmdutil.Summarize(cause, "%s %s/%s not found: list them with tether get %s -n %s", k.Kind, namespace, name, getNoun(k), namespace)}
 }
 
 // IsNotFound reports whether err says that an object does not exist.

@@ -37,7 +37,7 @@ func Get(ctx context.Context, c client.Client, k *Kind, namespace, name string) 
 	obj := k.New()
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, NotFound(k, namespace, name)
+			return nil, notFound(err, k, namespace, name)
 		}
 		return nil, apiError(err, k, "reading %s %s/%s", k.Kind, namespace, name)
 	}
@@ -88,7 +88,7 @@ func (ch Change) Apply(ctx context.Context, c client.Client, k *Kind, obj Object
 	}
 	if err := c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, data)); err != nil {
 		if apierrors.IsNotFound(err) {
-			return NotFound(k, obj.GetNamespace(), obj.GetName())
+			return notFound(err, k, obj.GetNamespace(), obj.GetName())
 		}
 		return apiError(err, k, "patching %s %s/%s", k.Kind, obj.GetNamespace(), obj.GetName())
 	}
@@ -252,7 +252,7 @@ func apiError(err error, k *Kind, format string, a ...any) error {
 		return cmdutil.Unreachable(host, err)
 	}
 	if apimeta.IsNoMatchError(err) {
-		return fmt.Errorf("the cluster does not serve %s (%s): install Tether with tether install, or check the context", k.Kind, k.GVK.GroupVersion())
+		return cmdutil.Summarize(err, "the cluster does not serve %s (%s): install Tether with tether install, or check the context", k.Kind, k.GVK.GroupVersion())
 	}
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), err)
 }
