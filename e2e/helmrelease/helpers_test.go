@@ -44,6 +44,14 @@ type chartOpts struct {
 	// hangingTest adds a test Pod, which kwok runs but never completes:
 	// the test times out.
 	hangingTest bool
+	// crds are kinds (such as "Widget") whose CustomResourceDefinitions, in
+	// API group crdGroup and labelled with the chart version, are in the
+	// chart's crds/ directory.
+	crds []string
+	// customResources are kinds of crdGroup of which templates/ has an
+	// object named after the release.
+	customResources []string
+	crdGroup        string
 }
 
 // chartFiles is a chart of 4 objects: a ConfigMap showing the values
@@ -139,10 +147,49 @@ spec:
 	if o.unknownField {
 		files["templates/service.yaml"] = strings.Replace(files["templates/service.yaml"], "spec:\n", "spec:\n  bogusField: 1\n", 1)
 	}
+	for _, kind := range o.crds {
+		files["crds/"+strings.ToLower(kind)+".yaml"] = crdYAML(o.crdGroup, kind, version)
+	}
+	for _, kind := range o.customResources {
+		files["templates/"+strings.ToLower(kind)+".yaml"] = fmt.Sprintf(
+			"apiVersion: %s/v1\nkind: %s\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  size: 1\n", o.crdGroup, kind)
+	}
 	if o.brokenTemplate {
 		files["templates/broken.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n  labels: [unclosed\n"
 	}
 	return files
+}
+
+// crdYAML is a namespaced CustomResourceDefinition of kind in group, whose
+// label chart-version says which chart version it comes from.
+func crdYAML(group, kind, chartVersion string) string {
+	lower := strings.ToLower(kind)
+	return fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: %[1]ss.%[2]s
+  labels:
+    chart-version: %[4]q
+spec:
+  group: %[2]s
+  scope: Namespaced
+  names:
+    kind: %[3]s
+    listKind: %[3]sList
+    plural: %[1]ss
+    singular: %[1]s
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              x-kubernetes-preserve-unknown-fields: true
+`, lower, group, kind, chartVersion)
 }
 
 // publish packages the chart with the Helm SDK into the repository's

@@ -15,6 +15,7 @@ import (
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
 )
@@ -132,18 +133,14 @@ func (r *Runner) Install(ctx context.Context, ch *chart.Chart, values map[string
 	if o.DryRun {
 		in.DryRunStrategy = action.DryRunServer
 	}
-	switch o.CRDs {
-	case helmv1.CRDsSkip:
-		in.SkipCRDs = true
-	case helmv1.CRDsCreateReplace:
-		if o.DryRun {
-			in.SkipCRDs = true
-			break
-		}
-		if err := r.applyCRDs(ch, o.CRDs); err != nil {
+	// The CRDs policy is applied here, not by Helm: Helm applies the CRDs
+	// server-side, which updates a CRD that exists (or conflicts with its
+	// other field managers) where Create must leave it alone.
+	in.SkipCRDs = true
+	if !o.DryRun && o.CRDs != helmv1.CRDsSkip {
+		if err := r.applyCRDs(ctx, ch, o.CRDs, o.Timeout); err != nil {
 			return nil, err
 		}
-		in.SkipCRDs = true
 	}
 	rel, err := in.RunWithContext(ctx, ch, values)
 	return asRelease(rel), err
@@ -171,7 +168,7 @@ func (r *Runner) Upgrade(ctx context.Context, ch *chart.Chart, values map[string
 		up.DryRunStrategy = action.DryRunServer
 	}
 	if !o.DryRun && (o.CRDs == helmv1.CRDsCreate || o.CRDs == helmv1.CRDsCreateReplace) {
-		if err := r.applyCRDs(ch, o.CRDs); err != nil {
+		if err := r.applyCRDs(ctx, ch, o.CRDs, o.Timeout); err != nil {
 			return nil, err
 		}
 	}
@@ -283,8 +280,11 @@ func (r *Runner) PreviousDeployed() (*release.Release, error) {
 }
 
 // applyCRDs creates the chart's CRDs that do not exist and, with
-// CreateReplace, updates those that do.
-func (r *Runner) applyCRDs(ch *chart.Chart, policy helmv1.CRDsPolicy) error {
+// CreateReplace, updates those that do. Then it waits until the API server
+// serves the CRDs it wrote and forgets the cached discovery, so that the
+// chart's templates can use their kinds.
+func (r *Runner) applyCRDs(ctx context.Context, ch *chart.Chart, policy helmv1.CRDsPolicy, timeout time.Duration) error {
+	var written kube.ResourceList
 	for _, crd := range ch.CRDObjects() {
 		if crd.File == nil || len(crd.File.Data) == 0 {
 			continue
@@ -293,16 +293,49 @@ func (r *Runner) applyCRDs(ch *chart.Chart, policy helmv1.CRDsPolicy) error {
 		if err != nil {
 			return fmt.Errorf("CRD %s: %w", crd.Filename, err)
 		}
-		if _, err := r.cfg.KubeClient.Create(res); err != nil {
-			if !apierrors.IsAlreadyExists(err) {
-				return fmt.Errorf("creating CRD %s: %w", crd.Filename, err)
+		for _, info := range res {
+			one := kube.ResourceList{info}
+			// A create, not a server-side apply: an apply would update a
+			// CRD that exists.
+			_, err := r.cfg.KubeClient.Create(one, kube.ClientCreateOptionServerSideApply(false, false))
+			switch {
+			case err == nil:
+				written = append(written, info)
+			case !apierrors.IsAlreadyExists(err):
+				return fmt.Errorf("creating CRD %s from %s: %w", info.Name, crd.Filename, err)
+			case policy == helmv1.CRDsCreateReplace:
+				if _, err := r.cfg.KubeClient.Update(one, one, kube.ClientUpdateOptionServerSideApply(true, true)); err != nil {
+					return fmt.Errorf("replacing CRD %s from %s: %w", info.Name, crd.Filename, err)
+				}
+				written = append(written, info)
 			}
-			if policy != helmv1.CRDsCreateReplace {
-				continue
-			}
-			if _, err := r.cfg.KubeClient.Update(res, res, kube.ClientUpdateOptionServerSideApply(true, true)); err != nil {
-				return fmt.Errorf("replacing CRD %s: %w", crd.Filename, err)
-			}
+		}
+	}
+	if len(written) == 0 {
+		return nil
+	}
+	var waiter kube.Waiter
+	var err error
+	if c, ok := r.cfg.KubeClient.(kube.InterfaceWaitOptions); ok {
+		waiter, err = c.GetWaiterWithOptions(kube.StatusWatcherStrategy, waitOptions(ctx)...)
+	} else {
+		waiter, err = r.cfg.KubeClient.GetWaiter(kube.StatusWatcherStrategy)
+	}
+	if err != nil {
+		return err
+	}
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	if err := waiter.Wait(written, timeout); err != nil {
+		return fmt.Errorf("waiting for the chart's CRDs to be established: %w", err)
+	}
+	if g := r.cfg.RESTClientGetter; g != nil {
+		if dc, err := g.ToDiscoveryClient(); err == nil {
+			dc.Invalidate()
+		}
+		if mapper, err := g.ToRESTMapper(); err == nil {
+			apimeta.MaybeResetRESTMapper(mapper)
 		}
 	}
 	return nil
