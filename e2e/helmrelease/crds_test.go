@@ -2,8 +2,10 @@ package helmrelease
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tether-gitops/tether/e2e/harness"
+	"github.com/tether-gitops/tether/e2e/testcluster"
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
 )
 
@@ -168,4 +171,36 @@ func TestHelmRelease_UpgradeCRDsPolicies(t *testing.T) {
 	if v := crdChartVersion(t, group, "Gadget"); v != "1.2.0" {
 		t.Errorf("CreateReplace: Gadget CRD of chart %s, want 1.2.0", v)
 	}
+}
+
+// A CRD created after the reconciler has cached the cluster's kinds (by
+// hand, another release, a Kustomization) is found when a release uses it,
+// not only after a restart.
+func TestHelmRelease_UsesAKindWhoseCRDWasCreatedLater(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	group := newCRDGroup(t, f)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{})
+	publish(t, f.srv, "user", "1.0.0", chartOpts{crdGroup: group, customResources: []string{"Sprocket"}})
+	first := f.release("first", "*", nil)
+	harness.Create(t, cluster, first)
+	waitRelease(t, first, 1) // the reconciler has discovered the cluster's kinds
+
+	createCRD(t, group, "Sprocket", "0.1.0")
+	testcluster.Eventually(t, harness.WaitTimeout, 100*time.Millisecond, func() error {
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := cluster.Client.Get(context.Background(), client.ObjectKey{Name: "sprockets." + group}, &crd); err != nil {
+			return err
+		}
+		for _, c := range crd.Status.Conditions {
+			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+				return nil
+			}
+		}
+		return fmt.Errorf("CRD sprockets.%s not established", group)
+	})
+	user := f.release("user", "*", nil, func(s *helmv1.HelmReleaseSpec) { s.Chart.Spec.Chart = "user" })
+	harness.Create(t, cluster, user)
+	waitRelease(t, user, 1)
+	assertCustomResource(t, f.ns, group, "Sprocket", "user")
 }

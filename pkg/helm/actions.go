@@ -281,10 +281,10 @@ func (r *Runner) PreviousDeployed() (*release.Release, error) {
 
 // applyCRDs creates the chart's CRDs that do not exist and, with
 // CreateReplace, updates those that do. Then it waits until the API server
-// serves the CRDs it wrote and forgets the cached discovery, so that the
+// serves the chart's CRDs and forgets the cached discovery, so that the
 // chart's templates can use their kinds.
 func (r *Runner) applyCRDs(ctx context.Context, ch *chart.Chart, policy helmv1.CRDsPolicy, timeout time.Duration) error {
-	var written kube.ResourceList
+	var crds kube.ResourceList
 	for _, crd := range ch.CRDObjects() {
 		if crd.File == nil || len(crd.File.Data) == 0 {
 			continue
@@ -300,18 +300,19 @@ func (r *Runner) applyCRDs(ctx context.Context, ch *chart.Chart, policy helmv1.C
 			_, err := r.cfg.KubeClient.Create(one, kube.ClientCreateOptionServerSideApply(false, false))
 			switch {
 			case err == nil:
-				written = append(written, info)
 			case !apierrors.IsAlreadyExists(err):
 				return fmt.Errorf("creating CRD %s from %s: %w", info.Name, crd.Filename, err)
 			case policy == helmv1.CRDsCreateReplace:
 				if _, err := r.cfg.KubeClient.Update(one, one, kube.ClientUpdateOptionServerSideApply(true, true)); err != nil {
 					return fmt.Errorf("replacing CRD %s from %s: %w", info.Name, crd.Filename, err)
 				}
-				written = append(written, info)
 			}
+			// One that existed may have been created a moment ago (by
+			// hand, another release): it is waited for too.
+			crds = append(crds, info)
 		}
 	}
-	if len(written) == 0 {
+	if len(crds) == 0 {
 		return nil
 	}
 	var waiter kube.Waiter
@@ -327,7 +328,7 @@ func (r *Runner) applyCRDs(ctx context.Context, ch *chart.Chart, policy helmv1.C
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
-	if err := waiter.Wait(written, timeout); err != nil {
+	if err := waiter.Wait(crds, timeout); err != nil {
 		return fmt.Errorf("waiting for the chart's CRDs to be established: %w", err)
 	}
 	if g := r.cfg.RESTClientGetter; g != nil {

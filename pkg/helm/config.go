@@ -62,6 +62,15 @@ func (g *ClientGetter) ForNamespace(namespace string) *ClientGetter {
 	return &ClientGetter{cfg: g.cfg, namespace: namespace, shared: g.shared}
 }
 
+// staleOnMiss is a cached discovery client that never says it is fresh: the
+// deferred REST mapper then rediscovers when a kind is not found, rather
+// than failing until the process restarts for a CRD created (by another
+// release, a Kustomization, by hand) after the cache was filled. Misses are
+// rare, so each costs a rediscovery.
+type staleOnMiss struct{ discovery.CachedDiscoveryInterface }
+
+func (staleOnMiss) Fresh() bool { return false }
+
 // ToRESTConfig returns a copy of the REST config.
 func (g *ClientGetter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.cfg), nil }
 
@@ -72,7 +81,7 @@ func (g *ClientGetter) init() error {
 			g.shared.err = fmt.Errorf("making a discovery client: %w", err)
 			return
 		}
-		g.shared.discovery = memory.NewMemCacheClient(dc)
+		g.shared.discovery = staleOnMiss{memory.NewMemCacheClient(dc)}
 		// The deferred mapper rediscovers when a kind is not found, so
 		// kinds defined by CRDs installed later are found.
 		g.shared.mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(g.shared.discovery), g.shared.discovery, nil)
