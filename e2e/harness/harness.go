@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -281,11 +282,37 @@ func (r *Reconciler) Stop() error {
 	select {
 	case <-r.done:
 	case <-time.After(30 * time.Second):
-		_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-		<-r.done
-		return fmt.Errorf("reconciler did not stop within 30s of SIGTERM")
+		// SIGQUIT makes Go print every goroutine's stack to the log: what
+		// held the shutdown up.
+		_ = r.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+			<-r.done
+		}
+		return fmt.Errorf("reconciler did not stop within 30s of SIGTERM; its goroutines in Tether's code:\n%s", r.stacks())
 	}
-	return r.exitErr
+	if r.exitErr != nil {
+		return fmt.Errorf("reconciler: %w; log tail:\n%s", r.exitErr, r.Log(6000))
+	}
+	return nil
+}
+
+// stacks returns the goroutines of a SIGQUIT dump in the log that run
+// Tether's or controller-runtime's code, or the log's tail.
+func (r *Reconciler) stacks() string {
+	data, _ := os.ReadFile(r.LogPath)
+	var out []string
+	for _, g := range strings.Split(string(data), "\n\n") {
+		if strings.HasPrefix(g, "goroutine ") && (strings.Contains(g, "tether-gitops/tether/pkg/") || strings.Contains(g, "controller-runtime/pkg/manager")) {
+			out = append(out, g)
+		}
+	}
+	if len(out) == 0 {
+		return tailBytes(data, 8000)
+	}
+	return strings.Join(out, "\n\n")
 }
 
 // Pid is the process id.
