@@ -281,9 +281,10 @@ func (r *Reconciler) Stop() error {
 	_ = r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-r.done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(25 * time.Second):
 		// SIGQUIT makes Go print every goroutine's stack to the log: what
-		// held the shutdown up.
+		// holds the shutdown up (before the reconciler's own 30 s grace
+		// period ends and it exits by itself).
 		_ = r.cmd.Process.Signal(syscall.SIGQUIT)
 		select {
 		case <-r.done:
@@ -291,7 +292,7 @@ func (r *Reconciler) Stop() error {
 			_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
 			<-r.done
 		}
-		return fmt.Errorf("reconciler did not stop within 30s of SIGTERM; its goroutines in Tether's code:\n%s", r.stacks())
+		return fmt.Errorf("reconciler did not stop within 25s of SIGTERM; its goroutines in Tether's code:\n%s", r.stacks())
 	}
 	if r.exitErr != nil {
 		return fmt.Errorf("reconciler: %w; log tail:\n%s", r.exitErr, r.Log(6000))

@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/kube"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/rest"
@@ -62,14 +64,70 @@ func (g *ClientGetter) ForNamespace(namespace string) *ClientGetter {
 	return &ClientGetter{cfg: g.cfg, namespace: namespace, shared: g.shared}
 }
 
-// staleOnMiss is a cached discovery client that never says it is fresh: the
-// deferred REST mapper then rediscovers when a kind is not found, rather
-// than failing until the process restarts for a CRD created (by another
-// release, a Kustomization, by hand) after the cache was filled. Misses are
-// rare, so each costs a rediscovery.
-type staleOnMiss struct{ discovery.CachedDiscoveryInterface }
+// rediscoveringMapper looks a kind up again after rediscovering the
+// cluster's kinds when it is not found: its CRD may have been created since
+// the cache was filled (by hand, another release, a Kustomization), and the
+// cached discovery alone would not see it until the process restarts. A kind
+// still missing after that is remembered for a while, so that the objects of
+// a deleted CRD (an uninstall) do not each cost a rediscovery.
+type rediscoveringMapper struct {
+	apimeta.RESTMapper
+	deferred *restmapper.DeferredDiscoveryRESTMapper
 
-func (staleOnMiss) Fresh() bool { return false }
+	mu      sync.Mutex
+	missing map[schema.GroupKind]time.Time
+}
+
+// missingFor is how long a kind not found after a rediscovery is not looked
+// for again.
+const missingFor = 10 * time.Second
+
+func (m *rediscoveringMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*apimeta.RESTMapping, error) {
+	mapping, err := m.RESTMapper.RESTMapping(gk, versions...)
+	if apimeta.IsNoMatchError(err) && m.rediscover(gk) {
+		mapping, err = m.RESTMapper.RESTMapping(gk, versions...)
+		m.remember(gk, err)
+	}
+	return mapping, err
+}
+
+func (m *rediscoveringMapper) RESTMappings(gk schema.GroupKind, versions ...string) ([]*apimeta.RESTMapping, error) {
+	mappings, err := m.RESTMapper.RESTMappings(gk, versions...)
+	if apimeta.IsNoMatchError(err) && m.rediscover(gk) {
+		mappings, err = m.RESTMapper.RESTMappings(gk, versions...)
+		m.remember(gk, err)
+	}
+	return mappings, err
+}
+
+// rediscover forgets the cached kinds, unless gk was just found missing.
+func (m *rediscoveringMapper) rediscover(gk schema.GroupKind) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.missing[gk]; ok && time.Since(t) < missingFor {
+		return false
+	}
+	m.deferred.Reset()
+	return true
+}
+
+func (m *rediscoveringMapper) remember(gk schema.GroupKind, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if apimeta.IsNoMatchError(err) {
+		m.missing[gk] = time.Now()
+	} else {
+		delete(m.missing, gk)
+	}
+}
+
+// Reset forgets the cached kinds (after a chart's CRDs were created).
+func (m *rediscoveringMapper) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.missing)
+	m.deferred.Reset()
+}
 
 // ToRESTConfig returns a copy of the REST config.
 func (g *ClientGetter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.cfg), nil }
@@ -81,10 +139,13 @@ func (g *ClientGetter) init() error {
 			g.shared.err = fmt.Errorf("making a discovery client: %w", err)
 			return
 		}
-		g.shared.discovery = staleOnMiss{memory.NewMemCacheClient(dc)}
-		// The deferred mapper rediscovers when a kind is not found, so
-		// kinds defined by CRDs installed later are found.
-		g.shared.mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(g.shared.discovery), g.shared.discovery, nil)
+		g.shared.discovery = memory.NewMemCacheClient(dc)
+		deferred := restmapper.NewDeferredDiscoveryRESTMapper(g.shared.discovery)
+		g.shared.mapper = &rediscoveringMapper{
+			RESTMapper: restmapper.NewShortcutExpander(deferred, g.shared.discovery, nil),
+			deferred:   deferred,
+			missing:    map[schema.GroupKind]time.Time{},
+		}
 	})
 	return g.shared.err
 }
