@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -203,4 +204,45 @@ func TestHelmRelease_UsesAKindWhoseCRDWasCreatedLater(t *testing.T) {
 	harness.Create(t, cluster, user)
 	waitRelease(t, user, 1)
 	assertCustomResource(t, f.ns, group, "Sprocket", "user")
+}
+
+// A release whose CRD was deleted (and every object of its kind with it)
+// still uninstalls: the HelmRelease's finalizer does not fail for ever on
+// objects Helm can no longer map, and the release's other objects go.
+func TestHelmRelease_UninstallsAfterItsCRDWasDeleted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	group := newCRDGroup(t, f)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{crdGroup: group, crds: []string{"Gear"}, customResources: []string{"Gear"}})
+	hr := f.release("geared", "*", nil)
+	harness.Create(t, cluster, hr)
+	waitRelease(t, hr, 1)
+	assertCustomResource(t, f.ns, group, "Gear", "geared")
+
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	crd.Name = "gears." + group
+	if err := cluster.Client.Delete(context.Background(), crd); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.Eventually(t, harness.WaitTimeout, 100*time.Millisecond, func() error {
+		err := cluster.Client.Get(context.Background(), client.ObjectKeyFromObject(crd), crd)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("CRD %s still there: %v", crd.Name, err)
+	})
+	if err := cluster.Client.Delete(context.Background(), hr); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.Eventually(t, harness.WaitTimeout, 200*time.Millisecond, func() error {
+		err := cluster.Client.Get(context.Background(), client.ObjectKeyFromObject(hr), &helmv1.HelmRelease{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("HelmRelease still there (finalizer): %v; events: %v", err, events(t, hr))
+	})
+	var cm corev1.ConfigMap
+	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: "geared-config"}, &cm); !apierrors.IsNotFound(err) {
+		t.Errorf("the release's ConfigMap after the uninstall: %v", err)
+	}
 }
