@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/tether-gitops/tether/pkg/secretref"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -24,14 +24,7 @@ const (
 // Secret reads a Secret in namespace ns; field names the spec field that
 // refers to it, for the error. Errors never hold the Secret's data.
 func Secret(ctx context.Context, c client.Reader, ns, name, field string) (*corev1.Secret, error) {
-	var s corev1.Secret
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("secret %q not found in namespace %q: create it or fix %s", name, ns, field)
-		}
-		return nil, fmt.Errorf("reading secret %q: %w", name, err)
-	}
-	return &s, nil
+	return secretref.Get(ctx, c, ns, name, field)
 }
 
 // TLS returns the CA and client certificate of a certSecretRef Secret,

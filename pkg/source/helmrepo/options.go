@@ -14,10 +14,10 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
+	"github.com/tether-gitops/tether/pkg/secretref"
 	"github.com/tether-gitops/tether/pkg/source/helm"
 )
 
@@ -32,7 +32,7 @@ func Options(ctx context.Context, c client.Reader, obj *sourcev1.HelmRepository)
 	opts := helm.Options{Timeout: obj.GetTimeout(), PlainHTTP: obj.Spec.Insecure}
 	opts.PassCredentials = obj.Spec.PassCredentials
 	if ref := obj.Spec.SecretRef; ref != nil {
-		s, err := secret(ctx, c, obj.Namespace, ref.Name, "spec.secretRef")
+		s, err := secretref.Get(ctx, c, obj.Namespace, ref.Name, "spec.secretRef")
 		if err != nil {
 			return opts, err
 		}
@@ -49,7 +49,7 @@ func Options(ctx context.Context, c client.Reader, obj *sourcev1.HelmRepository)
 		setTLS(&opts.Auth, s)
 	}
 	if ref := obj.Spec.CertSecretRef; ref != nil {
-		s, err := secret(ctx, c, obj.Namespace, ref.Name, "spec.certSecretRef")
+		s, err := secretref.Get(ctx, c, obj.Namespace, ref.Name, "spec.certSecretRef")
 		if err != nil {
 			return opts, err
 		}
@@ -102,19 +102,4 @@ func dockerCredentials(s *corev1.Secret, rawURL string) (user, pass string, err 
 		return "", "", fmt.Errorf("secret %q: the entry for %s has no usable credentials", s.Name, u.Host)
 	}
 	return "", "", fmt.Errorf("secret %q has no credentials for %s in .dockerconfigjson", s.Name, u.Host)
-}
-
-// secret reads a Secret in namespace ns; field names the spec field that
-// refers to it, for the error. Errors never hold the Secret's data. (The
-// same message as the source reconcilers' reader, which this package cannot
-// import without the controller machinery.)
-func secret(ctx context.Context, c client.Reader, ns, name, field string) (*corev1.Secret, error) {
-	var s corev1.Secret
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("secret %q not found in namespace %q: create it or fix %s", name, ns, field)
-		}
-		return nil, fmt.Errorf("reading secret %q: %w", name, err)
-	}
-	return &s, nil
 }
