@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tether-gitops/tether/pkg/cmd/internal/fixtures"
 	"github.com/tether-gitops/tether/pkg/cmd/kinds"
-	"github.com/tether-gitops/tether/pkg/cmdutil"
-	"github.com/tether-gitops/tether/pkg/iostreams"
 )
 
 func TestNewCmdResume_Flags(t *testing.T) {
@@ -23,13 +22,7 @@ func TestNewCmdResume_Flags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			io, _, _, _ := iostreams.Test()
-			var got *Options
-			cmd := NewCmdResume(cmdutil.New(io), func(o *Options) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(io.Out)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
+			got, err := fixtures.Parse(NewCmdResume, tt.args...)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -4,9 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tether-gitops/tether/pkg/cmd/internal/fixtures"
 	"github.com/tether-gitops/tether/pkg/cmd/kinds"
-	"github.com/tether-gitops/tether/pkg/cmdutil"
-	"github.com/tether-gitops/tether/pkg/iostreams"
 )
 
 func TestNewCmdSuspend_Flags(t *testing.T) {
@@ -26,13 +25,7 @@ func TestNewCmdSuspend_Flags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			io, _, _, _ := iostreams.Test()
-			var got *Options
-			cmd := NewCmdSuspend(cmdutil.New(io), func(o *Options) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(io.Out)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
+			got, err := fixtures.Parse(NewCmdSuspend, tt.args...)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -17,7 +17,6 @@ import (
 	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/cmd/internal/fixtures"
-	"github.com/tether-gitops/tether/pkg/cmdutil"
 	"github.com/tether-gitops/tether/pkg/iostreams"
 )
 
@@ -105,13 +104,7 @@ func TestTrace_Args(t *testing.T) {
 		{args: []string{"a/b/c"}, wantErr: true},
 	}
 	for _, tt := range tests {
-		io, _, _, _ := iostreams.Test()
-		var got *Options
-		cmd := NewCmdTrace(cmdutil.New(io), func(o *Options) error { got = o; return nil })
-		cmd.SetArgs(tt.args)
-		cmd.SetOut(io.Out)
-		cmd.SetErr(io.ErrOut)
-		err := cmd.Execute()
+		got, err := fixtures.Parse(NewCmdTrace, tt.args...)
 		if tt.wantErr != (err != nil) {
 			t.Fatalf("%v: err = %v", tt.args, err)
 		}
