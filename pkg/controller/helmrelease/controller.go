@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -127,7 +128,7 @@ func (r *Reconciler) enqueueBy(index, kind string) handler.EventHandler {
 	return consumer.EnqueueBy(r.Client, func() meta.ReconcilableList { return &helmv1.HelmReleaseList{} }, index, kind)
 }
 
-// chartChangedPredicate passes a new artifact and a change of readiness of a
+// chartChangedPredicate passes a new artifact and a change of readiness (or of its message) of a
 // chart source: a HelmChart that fails to resolve a new version range has no
 // new artifact, but its HelmRelease must say why it waits.
 type chartChangedPredicate struct{ predicate.Funcs }
@@ -146,9 +147,13 @@ func (chartChangedPredicate) Update(e event.UpdateEvent) bool {
 	if oldO.GetObservedGeneration() != newO.GetObservedGeneration() {
 		return true
 	}
-	os, or, _ := meta.ReadyStatus(oldO)
-	ns, nr, _ := meta.ReadyStatus(newO)
-	return os != ns || or != nr
+	// The message of a failing chart too: one that fails for a new reason
+	// (the index now has the chart, but no version in range) must not leave
+	// the old one on the HelmRelease until its interval. A Ready chart's
+	// message is not the release's business.
+	os, or, om := meta.ReadyStatus(oldO)
+	ns, nr, nm := meta.ReadyStatus(newO)
+	return os != ns || or != nr || (ns != metav1.ConditionTrue && om != nm)
 }
 
 // Reconcile brings one HelmRelease's Helm release in line with its spec.
