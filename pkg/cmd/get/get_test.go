@@ -22,15 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // parse runs `tether get` with args and returns the options it would run with.
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
-	io, _, _, _ := iostreams.Test()
-	f := cmdutil.New(io)
-	var got *Options
-	cmd := NewCmdGet(f, func(o *Options) error { got = o; return nil })
-	f.ConfigFlags.AddFlags(cmd.PersistentFlags())
-	cmd.SetArgs(args)
-	cmd.SetOut(io.Out)
-	cmd.SetErr(io.ErrOut)
-	err := cmd.Execute()
+	got, err := fixtures.Parse(NewCmdGet, args...)
 	return got, err
 }
 

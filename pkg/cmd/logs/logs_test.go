@@ -10,7 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/tether-gitops/tether/pkg/cmdutil"
+	"github.com/tether-gitops/tether/pkg/cmd/internal/fixtures"
 	"github.com/tether-gitops/tether/pkg/iostreams"
 )
 
@@ -101,15 +101,7 @@ func TestLogs_Flags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			io, _, _, _ := iostreams.Test()
-			f := cmdutil.New(io)
-			var got *Options
-			cmd := NewCmdLogs(f, func(o *Options) error { got = o; return nil })
-			f.ConfigFlags.AddFlags(cmd.PersistentFlags())
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(io.Out)
-			cmd.SetErr(io.ErrOut)
-			err := cmd.Execute()
+			got, err := fixtures.Parse(NewCmdLogs, tt.args...)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
