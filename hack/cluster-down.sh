@@ -3,6 +3,7 @@
 # (kubeconfig, pid, run/); cluster.log stays for a post-mortem.
 set -euo pipefail
 dir=${TETHER_CLUSTER_DIR:-$HOME/.cache/tether/cluster}
+. "$(dirname "$0")/lib.sh"
 
 log() { echo "cluster-down: $*" >&2; }
 
@@ -12,12 +13,14 @@ running() {
 }
 
 # A reconciler started by `make quickstart` goes first.
-if rpid=$(cat "$dir/reconciler.pid" 2>/dev/null) && kill -0 "$rpid" 2>/dev/null; then
+if alive "$dir/reconciler.pid" tether-reconciler; then
+  rpid=$(cat "$dir/reconciler.pid")
   kill -TERM "$rpid" 2>/dev/null || true
   log "stopped the reconciler (pid $rpid)"
 fi
 rm -f "$dir/reconciler.pid"
-if gpid=$(cat "$dir/git-serve.pid" 2>/dev/null) && kill -0 "$gpid" 2>/dev/null; then
+if alive "$dir/git-serve.pid" git-serve; then
+  gpid=$(cat "$dir/git-serve.pid")
   kill -TERM "$gpid" 2>/dev/null || true
   log "stopped the git server (pid $gpid)"
 fi

@@ -11,12 +11,12 @@ tether=$root/bin/tether
 kubectl=$(cat "$state/bindir" 2>/dev/null || true)/kubectl
 [ -x "$kubectl" ] || kubectl=$("$root/hack/build-controlplane.sh")/kubectl
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+. "$root/hack/lib.sh"
 
 "$tether" install
 # kwok makes the in-cluster Deployment Available without running containers; the
 # reconciler that does the work runs here as a process against the same API.
-if alive "$state/reconciler.pid"; then
+if alive "$state/reconciler.pid" tether-reconciler; then
   echo "-- reconciler already running (pid $(cat "$state/reconciler.pid"))" >&2
 else
   nohup "$root/bin/tether-reconciler" --kubeconfig "$KUBECONFIG" --metrics-addr=127.0.0.1:0 \
@@ -39,7 +39,7 @@ cp -r "$root/examples/." "$work/demo/"
 (cd "$work/demo" && "${git[@]}" add -A && { "${git[@]}" diff --cached --quiet ||
   "${git[@]}" commit -qm "demo: examples/ from $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo the working tree)"; } &&
   "${git[@]}" push -q origin HEAD:main)
-if ! alive "$state/git-serve.pid"; then
+if ! alive "$state/git-serve.pid" git-serve; then
   (cd "$root" && go build -o "$state/bin/git-serve" ./pkg/testserver/gitserver/cmd/git-serve)
   rm -f "$state/git.url"
   nohup "$state/bin/git-serve" --root "$state/git" --url-file "$state/git.url" >"$state/git-serve.log" 2>&1 &
@@ -70,7 +70,7 @@ spec:
   timeout: 2m
 YAML
 "$kubectl" -n tether-system wait --for=condition=Ready --timeout=3m gitrepository/demo kustomization/demo
-"$kubectl" -n tether-system get gitrepository,kustomization demo
+"$tether" get all -n tether-system
 "$kubectl" -n demo get deployment,service
 "$tether" version
 cat >&2 <<MSG

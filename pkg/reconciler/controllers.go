@@ -24,6 +24,10 @@ import (
 
 // setupControllers registers the artifact server and the controller of each kind.
 func setupControllers(mgr manager.Manager, o Options) error {
+	var err error
+	if o.StorageAddr, err = fixedPort(o.StorageAddr); err != nil {
+		return err
+	}
 	store, err := newStore(o)
 	if err != nil {
 		return err

@@ -34,6 +34,25 @@ func newStore(o Options) (*artifact.Store, error) {
 	return artifact.NewStore(o.StoragePath, "http://"+adv, artifact.WithRetention(o.ArtifactRetention))
 }
 
+// fixedPort turns port 0 of addr into a free port, so that the URL advertised
+// in status.artifact.url names the port the server will listen on.
+func fixedPort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("invalid --storage-addr %q: %w", addr, err)
+	}
+	if port != "0" {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("artifact server: %w", err)
+	}
+	defer ln.Close()
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	return net.JoinHostPort(host, port), nil
+}
+
 // artifactServer serves the artifact store read-only over HTTP. Only the leader
 // writes artifacts, so only the leader serves them.
 type artifactServer struct {
