@@ -15,6 +15,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -165,6 +166,61 @@ func TestInstallLifecycle(t *testing.T) {
 		if res := harness.Tether(t, cluster, "install"); res.ExitCode != 0 {
 			t.Fatalf("restore: %s", res.Stderr)
 		}
+	})
+
+	t.Run("check fails for a CRD at another version, and install mends it", func(t *testing.T) {
+		crd := getCRD(t, "kustomizations.kustomize.tether.dev")
+		patch := []byte(`{"metadata":{"labels":{"` + manifestgen.VersionLabel + `":"v0.0.1-old"}}}`)
+		if err := cluster.Client.Patch(ctx, crd, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			t.Fatal(err)
+		}
+		res := harness.Tether(t, cluster, "check")
+		want := `CRD kustomizations.kustomize.tether.dev is at version "v0.0.1-old", this CLI expects ` + harness.Version
+		if res.ExitCode != 1 || !strings.Contains(res.Stderr, want) || !strings.Contains(res.Stderr, "run `tether install` to upgrade") {
+			t.Fatalf("exit %d, want 1 and %q:\n%s", res.ExitCode, want, res.Stderr)
+		}
+		if res := harness.Tether(t, cluster, "install"); res.ExitCode != 0 {
+			t.Fatalf("install: %s", res.Stderr)
+		}
+		if res := harness.Tether(t, cluster, "check"); res.ExitCode != 0 {
+			t.Fatalf("check after install: exit %d: %s", res.ExitCode, res.Stderr)
+		}
+	})
+
+	t.Run("check fails while the reconciler Deployment is not available", func(t *testing.T) {
+		key := client.ObjectKey{Namespace: systemNS, Name: manifestgen.DeploymentName}
+		var d appsv1.Deployment
+		if err := cluster.Client.Get(ctx, key, &d); err != nil {
+			t.Fatal(err)
+		}
+		// No node matches, and Recreate removes the running pod first: the
+		// Deployment has no available replica.
+		broken := []byte(`{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null},"template":{"spec":{"nodeSelector":{"tether.dev/e2e":"no-such-node"}}}}}`)
+		if err := cluster.Client.Patch(ctx, &d, client.RawPatch(types.StrategicMergePatchType, broken)); err != nil {
+			t.Fatal(err)
+		}
+		var res harness.Result
+		testcluster.Eventually(t, time.Minute, 500*time.Millisecond, func() error {
+			res = harness.Tether(t, cluster, "check")
+			if res.ExitCode != 1 || !strings.Contains(res.Stderr, "deployment "+key.Namespace+"/"+key.Name+" is not available") {
+				return errorf("exit %d: %s", res.ExitCode, res.Stderr)
+			}
+			return nil
+		})
+		if !strings.Contains(res.Stderr, "kubectl -n "+key.Namespace+" describe deployment "+key.Name) || !strings.Contains(res.Stderr, "1 check(s) failed") {
+			t.Errorf("check does not say what to look at, or counts wrong:\n%s", res.Stderr)
+		}
+
+		fixed := []byte(`{"spec":{"strategy":{"type":"RollingUpdate"},"template":{"spec":{"nodeSelector":null}}}}`)
+		if err := cluster.Client.Patch(ctx, &d, client.RawPatch(types.StrategicMergePatchType, fixed)); err != nil {
+			t.Fatal(err)
+		}
+		testcluster.Eventually(t, time.Minute, 500*time.Millisecond, func() error {
+			if res := harness.Tether(t, cluster, "check"); res.ExitCode != 0 {
+				return errorf("exit %d: %s", res.ExitCode, res.Stderr)
+			}
+			return nil
+		})
 	})
 
 	t.Run("uninstall without --yes and without a terminal refuses", func(t *testing.T) {
