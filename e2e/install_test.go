@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,7 +70,8 @@ func TestInstallLifecycle(t *testing.T) {
 		if res.ExitCode != 0 {
 			t.Fatalf("exit %d: %s", res.ExitCode, res.Stderr)
 		}
-		for _, want := range []string{"applying", "created", "reconciler available", "install finished"} {
+		crds := fmt.Sprintf("%d CRDs established", len(tetherCRDNames(t)))
+		for _, want := range []string{"applying", "created", crds, "reconciler available", "install finished"} {
 			if !strings.Contains(res.Stderr, want) {
 				t.Errorf("progress output lacks %q", want)
 			}

@@ -136,16 +136,15 @@ func Apply(ctx context.Context, f *cmdutil.Factory, io *iostreams.IOStreams, obj
 	if n := countUnchanged(changes); n > 0 {
 		io.Success("%d objects unchanged", n)
 	}
+	// The staged apply waited for them before applying what uses them.
+	if n := countKind(objs, "CustomResourceDefinition"); n > 0 {
+		io.Success("%d CRDs established", n)
+	}
 	if !wait {
 		return nil
 	}
 	io.Step("waiting for the reconciler to become available")
-	var deploys []*unstructured.Unstructured
-	for _, u := range objs {
-		if u.GetKind() == "Deployment" {
-			deploys = append(deploys, u)
-		}
-	}
+	deploys := ofKind(objs, "Deployment")
 	if err := ssa.New(c, FieldManager).WaitForReady(ctx, deploys, timeout); err != nil {
 		return fmt.Errorf("%w: see `kubectl -n %s describe deployment %s`", err, deploys[0].GetNamespace(), manifestgen.DeploymentName)
 	}
@@ -153,6 +152,18 @@ func Apply(ctx context.Context, f *cmdutil.Factory, io *iostreams.IOStreams, obj
 	io.Success("install finished")
 	return nil
 }
+
+func ofKind(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, u := range objs {
+		if u.GetKind() == kind {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func countKind(objs []*unstructured.Unstructured, kind string) int { return len(ofKind(objs, kind)) }
 
 func countUnchanged(changes []ssa.Change) int {
 	n := 0
