@@ -159,3 +159,54 @@ func TestDiff_ExitCodesAndChanges_WritesNothing(t *testing.T) {
 		t.Errorf("diff of a broken directory exited %d, want 2 with the file named:\n%s", res.ExitCode, res.Stderr)
 	}
 }
+
+func TestBuildAndDiff_WithoutPath_UseTheSourcesArtifact(t *testing.T) {
+	ns := applied(t)
+
+	res := harness.Tether(t, cluster, "build", "kustomization", "app", "-n", ns)
+	if res.ExitCode != 0 {
+		t.Fatalf("build exited %d: %s", res.ExitCode, res.Stderr)
+	}
+	for _, want := range []string{
+		"name: gone", "name: settings", "name: token", // every file of ./app in the artifact
+		"namespace: " + ns, `replicas: "3"`, "token: '***'",
+	} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("build output lacks %q:\n%s", want, res.Stdout)
+		}
+	}
+	if strings.Contains(res.Stdout, "s3cr3t-value") {
+		t.Errorf("build printed a secret value:\n%s", res.Stdout)
+	}
+
+	// The cluster holds what the artifact renders: no diff; a hand edit is one.
+	res = harness.Tether(t, cluster, "diff", "kustomization", "app", "-n", ns)
+	if res.ExitCode != 0 || strings.TrimSpace(res.Stdout) != "" {
+		t.Fatalf("diff against the applied artifact exited %d, want 0 and no output:\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	ctx := context.Background()
+	var cm corev1.ConfigMap
+	if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings"}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["colour"] = "red"
+	if err := cluster.Client.Update(ctx, &cm); err != nil {
+		t.Fatal(err)
+	}
+	res = harness.Tether(t, cluster, "diff", "kustomization", "app", "-n", ns)
+	if res.ExitCode != 1 || !strings.Contains(res.Stdout+res.Stderr, "ConfigMap/"+ns+"/settings drifted") ||
+		!strings.Contains(res.Stdout, "-  colour: red") || !strings.Contains(res.Stdout, "+  colour: blue") {
+		t.Errorf("diff after a hand edit exited %d, want 1 and the drift:\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+
+	// A source without an artifact: a clear error, exit 2 for diff.
+	harness.Create(t, cluster, &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "unready"},
+		Spec: sourcev1.GitRepositorySpec{URL: "http://127.0.0.1:1/nothing.git", Interval: &metav1.Duration{Duration: time.Hour}}})
+	harness.Create(t, cluster, &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "unready"},
+		Spec: kustomizev1.KustomizationSpec{SourceRef: meta.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "unready"},
+			Path: "./", Interval: &metav1.Duration{Duration: time.Hour}, Suspend: true}})
+	res = harness.Tether(t, cluster, "build", "kustomization", "unready", "-n", ns)
+	if res.ExitCode != 1 || !strings.Contains(res.Stderr, "GitRepository "+ns+"/unready has no artifact yet") || !strings.Contains(res.Stderr, "--path") {
+		t.Errorf("build of a source without an artifact exited %d:\n%s", res.ExitCode, res.Stderr)
+	}
+}

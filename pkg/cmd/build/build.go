@@ -32,7 +32,8 @@ type Options struct {
 	Name      string
 	Namespace string
 	// Path is the local directory to build in place of spec.path of the
-	// source's artifact.
+	// source's artifact; empty builds the artifact itself, downloaded from
+	// the reconciler.
 	Path string
 	// KustomizationFile holds the Kustomization to use instead of the
 	// cluster's (for a Kustomization not created yet).
@@ -55,15 +56,20 @@ func NewCmdBuild(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 func newCmdKustomization(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{Factory: f, IO: f.IOStreams}
 	cmd := &cobra.Command{
-		Use:     "kustomization NAME --path DIR",
+		Use:     "kustomization NAME [--path DIR]",
 		Aliases: []string{"ks"},
-		Short:   "Render a Kustomization from a local directory, as the reconciler would",
+		Short:   "Render a Kustomization, as the reconciler would",
 		Long: `Build renders DIR with the Kustomization's spec (targetNamespace, patches,
 images, components, postBuild substitution from the cluster's ConfigMaps and
 Secrets, SOPS decryption with its keys) and the labels the reconciler adds, and
-prints the objects as YAML. Secret values are masked.`,
+prints the objects as YAML. Secret values are masked.
+
+Without --path it renders spec.path of the source's current artifact, which it
+downloads from the reconciler's artifact server: what the reconciler applies.`,
 		Example: `  tether build kustomization apps --path ./clusters/prod/apps
-  tether build ks apps --path ./apps --kustomization-file ./clusters/prod/apps.yaml --dry-run`,
+  tether build ks apps --path ./apps --kustomization-file ./clusters/prod/apps.yaml --dry-run
+  # What the reconciler renders from the source's current revision
+  tether build kustomization apps -n tether-system`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name, opts.Namespace = args[0], f.Namespace()
@@ -82,18 +88,20 @@ prints the objects as YAML. Secret values are masked.`,
 
 // AddFlags registers the flags that build and diff share.
 func AddFlags(cmd *cobra.Command, opts *Options) {
-	cmd.Flags().StringVar(&opts.Path, "path", "", "local directory to build in place of the source's spec.path (required)")
+	cmd.Flags().StringVar(&opts.Path, "path", "", "local directory to build in place of the source's spec.path (default: the source's artifact)")
 	cmd.Flags().StringVar(&opts.KustomizationFile, "kustomization-file", "", "YAML file with the Kustomization to use instead of the cluster's")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "do not contact the cluster (needs --kustomization-file; skips substituteFrom and decryption)")
 }
 
 // Validate checks the flags.
 func (o *Options) Validate() error {
-	if o.Path == "" {
-		return cmdutil.UsageErrorf("--path is required: the local directory to build")
+	if o.Path != "" {
+		if st, err := os.Stat(o.Path); err != nil || !st.IsDir() {
+			return cmdutil.UsageErrorf("--path %s is not a directory", o.Path)
+		}
 	}
-	if st, err := os.Stat(o.Path); err != nil || !st.IsDir() {
-		return cmdutil.UsageErrorf("--path %s is not a directory", o.Path)
+	if o.DryRun && o.Path == "" {
+		return cmdutil.UsageErrorf("--dry-run needs --path: without the cluster the source's artifact cannot be read")
 	}
 	if o.DryRun && o.KustomizationFile == "" {
 		return cmdutil.UsageErrorf("--dry-run needs --kustomization-file: without the cluster the spec must come from a file")
@@ -154,14 +162,27 @@ func (o *Options) Render(ctx context.Context) (objs []*unstructured.Unstructured
 			opts.Vars = kustomize.VarsFrom(nil, pb.Substitute)
 		}
 	}
-	opts.Path = "" // Path is the local equivalent of spec.path.
-	fsys, err := kustomize.LoadDir(o.Path)
+	dir, what := o.Path, o.Path
+	if o.Path == "" {
+		src, srcName, err := o.source(ctx, c, ks)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if dir, err = o.extract(ctx, src, srcName); err != nil {
+			return nil, nil, nil, err
+		}
+		defer os.RemoveAll(dir)
+		what = fmt.Sprintf("%s of revision %s", ks.Spec.Path, src.GetArtifact().Revision)
+	} else {
+		opts.Path = "" // Path is the local equivalent of spec.path.
+	}
+	fsys, err := kustomize.LoadDir(dir)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	objs, origins, err = kustomize.BuildWithOrigins(fsys, opts)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("building %s: %w", o.Path, err)
+		return nil, nil, nil, fmt.Errorf("building %s: %w", what, err)
 	}
 	kustomize.SetLabels(objs, ks.OwnerLabels())
 	return objs, live, origins, nil

@@ -72,12 +72,14 @@ func TestNewCmdBuild_Flags(t *testing.T) {
 	for _, tc := range []struct {
 		args    []string
 		wantErr string
+		path    string // the options' Path when there is no error
 	}{
-		{[]string{"kustomization", "apps", "--path", dir}, ""},
-		{[]string{"ks", "apps", "--path", dir, "--dry-run", "--kustomization-file", "k.yaml"}, ""},
-		{[]string{"kustomization", "apps"}, "--path is required"},
-		{[]string{"kustomization", "apps", "--path", filepath.Join(dir, "nope")}, "is not a directory"},
-		{[]string{"kustomization", "apps", "--path", dir, "--dry-run"}, "--dry-run needs --kustomization-file"},
+		{[]string{"kustomization", "apps", "--path", dir}, "", dir},
+		{[]string{"ks", "apps", "--path", dir, "--dry-run", "--kustomization-file", "k.yaml"}, "", dir},
+		{[]string{"kustomization", "apps"}, "", ""}, // the source's artifact
+		{[]string{"ks", "apps", "--dry-run", "--kustomization-file", "k.yaml"}, "--dry-run needs --path", ""},
+		{[]string{"kustomization", "apps", "--path", filepath.Join(dir, "nope")}, "is not a directory", ""},
+		{[]string{"kustomization", "apps", "--path", dir, "--dry-run"}, "--dry-run needs --kustomization-file", ""},
 	} {
 		ios, _, _, _ := iostreams.Test()
 		var got *Options
@@ -87,7 +89,7 @@ func TestNewCmdBuild_Flags(t *testing.T) {
 		cmd.SetErr(ios.ErrOut)
 		err := cmd.Execute()
 		switch {
-		case tc.wantErr == "" && (err != nil || got == nil || got.Name != "apps" || got.Path != dir):
+		case tc.wantErr == "" && (err != nil || got == nil || got.Name != "apps" || got.Path != tc.path):
 			t.Errorf("%v: err %v, options %+v", tc.args, err, got)
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("%v: err %v, want %q", tc.args, err, tc.wantErr)

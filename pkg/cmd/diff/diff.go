@@ -60,15 +60,20 @@ func oneName(cmd *cobra.Command, args []string) error {
 func newCmdKustomization(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{build.Options{Factory: f, IO: f.IOStreams}}
 	cmd := &cobra.Command{
-		Use:     "kustomization NAME --path DIR",
+		Use:     "kustomization NAME [--path DIR]",
 		Aliases: []string{"ks"},
 		Short:   "Diff a local directory, built as the Kustomization would build it, with the cluster",
 		Long: `Diff builds DIR as 'tether build kustomization' does, dry-runs the server-side
 apply of every object as the reconciler would, and prints a unified diff of each
 object that would change, and the objects that would be created or pruned.
-Secret values are masked. Exit status: 0 no change, 1 changes, 2 error.`,
-		Example: `  tether diff kustomization apps --path ./clusters/prod/apps`,
-		Args:    oneName,
+Secret values are masked. Exit status: 0 no change, 1 changes, 2 error.
+
+Without --path it builds the source's current artifact, as the reconciler does:
+the diff is then what the next reconcile would change (drift).`,
+		Example: `  tether diff kustomization apps --path ./clusters/prod/apps
+  # Drift between the cluster and the source's current revision
+  tether diff kustomization apps -n tether-system`,
+		Args: oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name, opts.Namespace = args[0], f.Namespace()
 			err := opts.Validate()

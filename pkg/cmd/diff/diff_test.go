@@ -2,7 +2,6 @@ package diff
 
 import (
 	"bytes"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -91,30 +90,6 @@ func TestNewCmdDiff_HasHelmReleaseWithItsAlias(t *testing.T) {
 		sub, _, err := cmd.Find(args)
 		if err != nil || sub.Name() != "helmrelease" || sub.ValidArgsFunction == nil {
 			t.Errorf("diff %v: found %v (%v), want the helmrelease command with name completion", args, sub, err)
-		}
-	}
-}
-
-func TestServiceAddress_OnlyClusterServiceNames(t *testing.T) {
-	for _, tc := range []struct {
-		raw            string
-		name, ns, port string
-		ok             bool
-	}{
-		{"http://tether-artifacts.tether-system.svc.cluster.local./helmchart/a/b/chart.tgz", "tether-artifacts", "tether-system", "80", true},
-		{"http://tether-artifacts.tether-system.svc:8080/x.tgz", "tether-artifacts", "tether-system", "8080", true},
-		{"https://art.ns.svc.example.internal/x.tgz", "art", "ns", "443", true},
-		{"http://127.0.0.1:9090/helmchart/a/b/chart.tgz", "", "", "", false},
-		{"http://artifacts.example.com/x.tgz", "", "", "", false},
-		{"http://svc.local/x.tgz", "", "", "", false},
-	} {
-		u, err := url.Parse(tc.raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name, ns, port, ok := serviceAddress(u)
-		if name != tc.name || ns != tc.ns || port != tc.port || ok != tc.ok {
-			t.Errorf("serviceAddress(%s) = %q %q %q %v, want %q %q %q %v", tc.raw, name, ns, port, ok, tc.name, tc.ns, tc.port, tc.ok)
 		}
 	}
 }

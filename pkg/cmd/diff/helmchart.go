@@ -3,18 +3,10 @@ package diff
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
@@ -113,7 +105,7 @@ func (o *HelmReleaseOptions) fromHelmChartSpec(ctx context.Context, c client.Cli
 		return nil, err
 	default:
 		return nil, cmdutil.Summarize(err, "cannot fetch chart %q version %q from %s: %s: diff fetches the chart from the repository itself; check that it is reachable from here and that the HelmRepository's secrets are right",
-			spec.Chart, orLatest(version), repo.Spec.URL, cause(err))
+			spec.Chart, orLatest(version), repo.Spec.URL, cmdutil.NetCause(err))
 	}
 	return loadChart(fetched.Path, fmt.Sprintf("HelmRepository %s/%s", ns, repo.Name))
 }
@@ -125,91 +117,15 @@ func (o *HelmReleaseOptions) fromArtifact(ctx context.Context, kind string, src 
 	GetArtifact() *meta.Artifact
 }) (*chart.Chart, error) {
 	what := fmt.Sprintf("%s %s/%s", kind, src.GetNamespace(), src.GetName())
-	a := src.GetArtifact()
-	if a == nil {
-		return nil, fmt.Errorf("%s has no artifact yet: wait until it is Ready (tether get sources -n %s)", what, src.GetNamespace())
-	}
-	data, err := o.download(ctx, a.URL)
+	data, err := o.Factory.DownloadArtifact(ctx, what, src.GetArtifact(), maxArtifactSize)
 	if err != nil {
-		return nil, cmdutil.Summarize(err, "cannot download the chart artifact of %s from %s: %s: run diff where the reconciler's artifact server is reachable, or with access to its Service through the API server (get services/proxy)",
-			what, a.URL, cause(err))
-	}
-	if want, ok := strings.CutPrefix(a.Digest, "sha256:"); ok {
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != want {
-			return nil, fmt.Errorf("the chart artifact of %s from %s does not match its digest %s: the artifact changed while it was read; diff again", what, a.URL, a.Digest)
-		}
+		return nil, err
 	}
 	ch, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("the artifact of %s, revision %s, is not a Helm chart: %w", what, a.Revision, err)
+		return nil, fmt.Errorf("the artifact of %s, revision %s, is not a Helm chart: %w", what, src.GetArtifact().Revision, err)
 	}
 	return ch, nil
-}
-
-// download GETs an artifact URL. An in-cluster Service address
-// (name.namespace.svc[.domain]), which resolves only inside the cluster, is
-// reached through the API server's service proxy with the kubeconfig's
-// credentials.
-func (o *HelmReleaseOptions) download(ctx context.Context, rawURL string) ([]byte, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("invalid artifact URL: %w", err)
-	}
-	if svc, ns, port, ok := serviceAddress(u); ok {
-		cs, err := o.Factory.Clientset()
-		if err != nil {
-			return nil, err
-		}
-		data, err := cs.CoreV1().Services(ns).ProxyGet(u.Scheme, svc, port, u.EscapedPath(), nil).DoRaw(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("through the API server's proxy to service %s/%s: %w", ns, svc, err)
-		}
-		return data, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return nil, ue.Err // its message repeats the URL
-		}
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("unexpected status %s", resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxArtifactSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > maxArtifactSize {
-		return nil, fmt.Errorf("the artifact exceeds %d bytes", maxArtifactSize)
-	}
-	return data, nil
-}
-
-// serviceAddress reports whether u's host is a Service's cluster DNS name,
-// name.namespace.svc with an optional cluster domain, and returns its parts;
-// the port defaults to the scheme's.
-func serviceAddress(u *url.URL) (name, namespace, port string, ok bool) {
-	parts := strings.Split(strings.TrimSuffix(u.Hostname(), "."), ".")
-	if len(parts) < 3 || parts[2] != "svc" || parts[0] == "" || parts[1] == "" {
-		return "", "", "", false
-	}
-	port = u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	return parts[0], parts[1], port, true
 }
 
 // getSource reads a source object; field says which spec field led to it,
@@ -229,19 +145,4 @@ func orLatest(version string) string {
 		return "*"
 	}
 	return version
-}
-
-// cause is what to show of an error in one line: a network error's last
-// part ("connection refused", without the dial's address chain), else the
-// whole message.
-func cause(err error) string {
-	s := err.Error()
-	var netErr net.Error
-	if !errors.As(err, &netErr) {
-		return s
-	}
-	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
-		return s[i+2:]
-	}
-	return s
 }
