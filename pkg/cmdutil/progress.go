@@ -2,11 +2,8 @@ package cmdutil
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/tether-gitops/tether/pkg/iostreams"
 )
@@ -28,7 +25,7 @@ var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 // until Stop.
 func StartProgress(io *iostreams.IOStreams, format string, a ...any) *Progress {
 	p := &Progress{io: io, msg: fmt.Sprintf(format, a...)}
-	if !spinnerTerminal(io) {
+	if !io.IsStderrTTY() {
 		io.Step("%s", p.msg)
 		return p
 	}
@@ -80,13 +77,4 @@ func (p *Progress) spin() {
 		case <-t.C:
 		}
 	}
-}
-
-// spinnerTerminal reports whether stderr is an interactive terminal outside CI.
-func spinnerTerminal(io *iostreams.IOStreams) bool {
-	f, ok := io.ErrOut.(*os.File)
-	if !ok || os.Getenv("CI") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	return term.IsTerminal(int(f.Fd()))
 }

@@ -25,11 +25,18 @@ type IOStreams struct {
 
 // System returns the process's streams, detecting terminals, CI and NO_COLOR.
 func System() *IOStreams {
-	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	s.stdinTTY = isTerminal(os.Stdin)
-	s.stderrTTY = isTerminal(os.Stderr) && os.Getenv("CI") == ""
-	_, noColor := os.LookupEnv("NO_COLOR")
-	s.color = s.stderrTTY && !noColor && os.Getenv("TERM") != "dumb"
+	return fromEnv(os.Stdin, os.Stdout, os.Stderr, isTerminal(os.Stdin), isTerminal(os.Stderr), os.LookupEnv)
+}
+
+// fromEnv decides how to print from whether stdin and stderr are terminals
+// and from the environment: CI=... or TERM=dumb print plain lines, as to a
+// pipe; NO_COLOR (any value) keeps the symbols but drops the colours.
+func fromEnv(in io.Reader, out, errOut io.Writer, stdinTTY, stderrTTY bool, lookup func(string) (string, bool)) *IOStreams {
+	env := func(k string) string { v, _ := lookup(k); return v }
+	_, noColor := lookup("NO_COLOR")
+	s := &IOStreams{In: in, Out: out, ErrOut: errOut, stdinTTY: stdinTTY}
+	s.stderrTTY = stderrTTY && env("CI") == "" && env("TERM") != "dumb"
+	s.color = s.stderrTTY && !noColor
 	return s
 }
 
@@ -42,10 +49,15 @@ func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 // CanPrompt reports whether the user can answer a question on stdin.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
 
+// IsStderrTTY reports whether progress goes to an interactive terminal (not
+// in CI), where it may be decorated and redrawn.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
 // SetTTY marks the streams as terminals (for tests of interactive behaviour).
 func (s *IOStreams) SetTTY(tty bool) { s.stdinTTY, s.stderrTTY = tty, tty }
 
-// Step prints a progress line on stderr: "► msg" on a terminal, "msg" elsewhere.
+// Step prints a progress line on stderr: "► msg" on a terminal, "-- msg"
+// elsewhere.
 func (s *IOStreams) Step(format string, a ...any) { s.line("►", "", format, a...) }
 
 // Success prints a line for a completed step.

@@ -1,0 +1,42 @@
+package iostreams
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestFromEnv_TerminalCIAndNoColor(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tty  bool
+		env  map[string]string
+		want string
+	}{
+		{"terminal", true, nil, "\033[32m✔\033[0m done\n"},
+		{"terminal, NO_COLOR", true, map[string]string{"NO_COLOR": ""}, "✔ done\n"},
+		{"terminal in CI", true, map[string]string{"CI": "true"}, "ok: done\n"},
+		{"dumb terminal", true, map[string]string{"TERM": "dumb"}, "ok: done\n"},
+		{"pipe", false, nil, "ok: done\n"},
+	} {
+		lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+		var errOut bytes.Buffer
+		s := fromEnv(nil, &bytes.Buffer{}, &errOut, tc.tty, tc.tty, lookup)
+		s.Success("done")
+		if errOut.String() != tc.want {
+			t.Errorf("%s: printed %q, want %q", tc.name, errOut.String(), tc.want)
+		}
+		if tty := tc.tty && tc.env["CI"] == "" && tc.env["TERM"] != "dumb"; s.IsStderrTTY() != tty || s.CanPrompt() != tty {
+			t.Errorf("%s: IsStderrTTY %v, CanPrompt %v, want %v", tc.name, s.IsStderrTTY(), s.CanPrompt(), tty)
+		}
+	}
+}
+
+func TestPlainLines(t *testing.T) {
+	s, _, _, errOut := Test()
+	s.Step("applying %d objects", 3)
+	s.Warn("careful")
+	s.Failure("broken")
+	if want := "-- applying 3 objects\nwarning: careful\nerror: broken\n"; errOut.String() != want {
+		t.Errorf("printed %q, want %q", errOut.String(), want)
+	}
+}
