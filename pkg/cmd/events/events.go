@@ -17,12 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/cmd/kinds"
+	"github.com/tether-gitops/tether/pkg/cmd/tree"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
 	"github.com/tether-gitops/tether/pkg/iostreams"
 	"github.com/tether-gitops/tether/pkg/printers"
-	"github.com/tether-gitops/tether/pkg/ssa"
 )
 
 // Options are the flags and clients of `tether events`.
@@ -30,11 +29,15 @@ type Options struct {
 	IO     *iostreams.IOStreams
 	Client func() (client.Client, error)
 	Now    func() time.Time
+	// ReleaseObjects reads the objects of a HelmRelease's release, so that
+	// their events show with it; nil leaves them out.
+	ReleaseObjects tree.ReleaseObjectsFunc
 
 	Namespace     string
 	AllNamespaces bool
-	// For is Kind/name: only the events of that object and, for a
-	// Kustomization, of the objects in its inventory.
+	// For is Kind/name: only the events of that object and of what it
+	// manages: a Kustomization's inventory, nested Kustomizations and
+	// HelmReleases, a HelmRelease's release objects.
 	For string
 	// Types keeps only events of these types (Normal, Warning).
 	Types []string
@@ -42,14 +45,16 @@ type Options struct {
 
 // NewCmdEvents returns `tether events`.
 func NewCmdEvents(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Client: f.Client, Now: time.Now}
+	opts := &Options{IO: f.IOStreams, Client: f.Client, Now: time.Now, ReleaseObjects: tree.HelmReleaseObjects(f)}
 	cmd := &cobra.Command{
 		Use:   "events",
 		Short: "Show the events of Tether objects",
 		Long: `Events lists the Kubernetes events of Tether objects (sources, Kustomizations,
 HelmReleases), oldest first. With --for Kind/name it shows the events of that
-object and, for a Kustomization, of every object in its inventory, so that a
-failing Deployment's events show next to the Kustomization's.`,
+object and of everything it manages, as 'tether tree' shows it: a
+Kustomization's inventory, nested Kustomizations and HelmReleases, a
+HelmRelease's release objects; so a failing Deployment's events show next to
+the Kustomization's or HelmRelease's.`,
 		Example: `  # Events of every Tether object in the namespace
   tether events -n apps
 
@@ -124,23 +129,18 @@ func (o *Options) Run(ctx context.Context) error {
 		keep = func(e eventsv1.Event) bool { return isTether(e.Regarding.APIVersion) }
 	} else {
 		k, name, _ := parseFor(o.For)
-		obj, err := kinds.Get(ctx, c, k, o.Namespace, name)
+		root, err := tree.BuildFor(ctx, c, k, o.Namespace, name, o.ReleaseObjects)
 		if err != nil {
 			return err
 		}
-		wanted := map[object]bool{{k.GVK.Group, k.Kind, o.Namespace, name}: true}
-		if ks, ok := obj.(*kustomizev1.Kustomization); ok && ks.Status.Inventory != nil {
-			for _, e := range ks.Status.Inventory.Entries {
-				u, err := ssa.ObjectFromID(e.ID, e.Version)
-				if err != nil {
-					continue
-				}
-				wanted[object{u.GroupVersionKind().Group, u.GetKind(), u.GetNamespace(), u.GetName()}] = true
-				if ns := u.GetNamespace(); ns != "" && !slices.Contains(namespaces, ns) {
-					namespaces = append(namespaces, ns)
-				}
+		wanted := map[object]bool{}
+		root.Walk(func(n *tree.Node) {
+			gv, _ := schema.ParseGroupVersion(n.APIVersion)
+			wanted[object{gv.Group, n.Kind, n.Namespace, n.Name}] = true
+			if n.Namespace != "" && !slices.Contains(namespaces, n.Namespace) {
+				namespaces = append(namespaces, n.Namespace)
 			}
-		}
+		})
 		keep = func(e eventsv1.Event) bool {
 			gv, _ := schema.ParseGroupVersion(e.Regarding.APIVersion)
 			return wanted[object{gv.Group, e.Regarding.Kind, e.Regarding.Namespace, e.Regarding.Name}]

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -11,8 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/cmd/internal/fixtures"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
@@ -100,5 +103,46 @@ func TestEvents_Flags(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestEvents_ForHelmRelease_IncludesItsReleaseObjects(t *testing.T) {
+	hr := &helmv1.HelmRelease{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web"},
+		Status: helmv1.HelmReleaseStatus{History: helmv1.Snapshots{{
+			Name: "web", Namespace: "web", Version: 2, ChartName: "web", ChartVersion: "1.2.0", Status: "deployed"}}},
+	}
+	c := fixtures.Client(hr,
+		event("apps", "h1", "helm.tether.dev/v1", "HelmRelease", "web", "Normal", "UpgradeSucceeded", "upgraded to 1.2.0", 3*time.Minute),
+		event("web", "h2", "apps/v1", "Deployment", "web", "Warning", "ProgressDeadlineExceeded", "web timed out", time.Minute),
+		event("web", "h3", "apps/v1", "Deployment", "other", "Warning", "ProgressDeadlineExceeded", "not the release's", time.Minute),
+		event("apps", "h4", "helm.tether.dev/v1", "HelmRelease", "api", "Normal", "InstallSucceeded", "another release", time.Minute),
+	)
+	release := func(_ context.Context, got *helmv1.HelmRelease) ([]*unstructured.Unstructured, error) {
+		if got.Name != "web" {
+			t.Errorf("release objects asked for %s", got.Name)
+		}
+		d := &unstructured.Unstructured{}
+		d.SetAPIVersion("apps/v1")
+		d.SetKind("Deployment")
+		d.SetName("web") // Helm leaves the release namespace out
+		return []*unstructured.Unstructured{d}, nil
+	}
+	io, _, out, _ := iostreams.Test()
+	o := Options{IO: io, Namespace: "apps", For: "HelmRelease/web", ReleaseObjects: release,
+		Now: func() time.Time { return fixtures.Now }, Client: func() (client.Client, error) { return c, nil }}
+	if err := o.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{"HelmRelease/web", "upgraded to 1.2.0", "Deployment/web", "web timed out"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("events lack %q:\n%s", want, got)
+		}
+	}
+	for _, unwanted := range []string{"not the release's", "another release"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("events show %q, which is not the release's:\n%s", unwanted, got)
+		}
 	}
 }

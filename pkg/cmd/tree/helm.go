@@ -11,10 +11,10 @@ import (
 	"github.com/tether-gitops/tether/pkg/helm"
 )
 
-// helmReleaseObjects reads the manifest of a HelmRelease's last release from
+// HelmReleaseObjects reads the manifest of a HelmRelease's last release from
 // Helm's release records (Secrets in the storage namespace), with the CLI's
 // credentials, as the reconciler's Helm code stores them.
-func helmReleaseObjects(f *cmdutil.Factory) ReleaseObjectsFunc {
+func HelmReleaseObjects(f *cmdutil.Factory) ReleaseObjectsFunc {
 	return func(_ context.Context, hr *helmv1.HelmRelease) ([]*unstructured.Unstructured, error) {
 		cfg, err := f.RESTConfig()
 		if err != nil {

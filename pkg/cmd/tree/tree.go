@@ -65,7 +65,7 @@ func NewCmdTree(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  kinds.GroupRunE,
 	}
-	opts := &Options{IO: f.IOStreams, Client: f.Client, ReleaseObjects: helmReleaseObjects(f)}
+	opts := &Options{IO: f.IOStreams, Client: f.Client, ReleaseObjects: HelmReleaseObjects(f)}
 	ks := &cobra.Command{
 		Use:     "kustomization NAME",
 		Aliases: []string{"ks", "kustomizations"},
@@ -127,14 +127,33 @@ var (
 // Kustomizations of its inventory and the releases of its HelmReleases
 // (their objects when releaseObjects is set).
 func Build(ctx context.Context, c client.Client, namespace, name string, releaseObjects ReleaseObjectsFunc) (*Node, error) {
-	obj, err := kinds.Get(ctx, c, kinds.Kustomization, namespace, name)
+	return BuildFor(ctx, c, kinds.Kustomization, namespace, name, releaseObjects)
+}
+
+// BuildFor is Build for an object of any Tether kind: a HelmRelease expands
+// to its release, a source has no children.
+func BuildFor(ctx context.Context, c client.Client, k *kinds.Kind, namespace, name string, releaseObjects ReleaseObjectsFunc) (*Node, error) {
+	obj, err := kinds.Get(ctx, c, k, namespace, name)
 	if err != nil {
 		return nil, err
 	}
-	root := &Node{APIVersion: kustomizev1.GroupVersion.String(), Kind: "Kustomization", Namespace: namespace, Name: name}
+	root := &Node{APIVersion: k.GVK.GroupVersion().String(), Kind: k.Kind, Namespace: namespace, Name: name}
 	t := &treeBuilder{c: c, releaseObjects: releaseObjects, visited: map[string]bool{}}
-	t.expandKustomization(ctx, root, obj.(*kustomizev1.Kustomization))
+	switch obj := obj.(type) {
+	case *kustomizev1.Kustomization:
+		t.expandKustomization(ctx, root, obj)
+	case *helmv1.HelmRelease:
+		t.expandHelmRelease(ctx, root)
+	}
 	return root, nil
+}
+
+// Walk calls fn for n and every node below it.
+func (n *Node) Walk(fn func(*Node)) {
+	fn(n)
+	for _, c := range n.Children {
+		c.Walk(fn)
+	}
 }
 
 type treeBuilder struct {
