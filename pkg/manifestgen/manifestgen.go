@@ -34,6 +34,8 @@ const (
 	PartOfLabel = "app.kubernetes.io/part-of"
 	// PartOfValue is PartOfLabel's value.
 	PartOfValue = "tether"
+	// ContainerName is the reconciler's container in its Deployment.
+	ContainerName = "reconciler"
 	// VersionLabel records the installed version on every object.
 	VersionLabel = "app.kubernetes.io/version"
 	// InstanceLabel records the install namespace on every object.
@@ -176,7 +178,7 @@ func customize(u *unstructured.Unstructured, o Options, ns string) {
 	if u.GetKind() == "Deployment" && u.GetName() == DeploymentName {
 		containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
 		for _, c := range containers {
-			if m, ok := c.(map[string]any); ok && m["name"] == "reconciler" {
+			if m, ok := c.(map[string]any); ok && m["name"] == ContainerName {
 				m["image"] = o.ImageRef()
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
@@ -113,10 +114,33 @@ func (o *Options) server(ctx context.Context, v *Versions) error {
 	case err != nil:
 		return fmt.Errorf("reading the reconciler deployment: %w", err)
 	default:
-		v.Reconciler = d.Labels[manifestgen.VersionLabel]
-		if v.Reconciler == "" {
-			v.Reconciler = "unknown"
-		}
+		v.Reconciler = reconcilerVersion(&d)
 	}
 	return nil
+}
+
+// reconcilerVersion is the tag of the reconciler container's image, which
+// is what runs (`install --image` may name another tag than the version
+// label); else the version label install set.
+func reconcilerVersion(d *appsv1.Deployment) string {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == manifestgen.ContainerName {
+			if tag := imageTag(c.Image); tag != "" {
+				return tag
+			}
+		}
+	}
+	if v := d.Labels[manifestgen.VersionLabel]; v != "" {
+		return v
+	}
+	return "unknown"
+}
+
+// imageTag returns the tag of an image reference, "" when it has none
+// (repository only, or a digest only).
+func imageTag(image string) string {
+	image, _, _ = strings.Cut(image, "@")
+	name := image[strings.LastIndex(image, "/")+1:]
+	_, tag, _ := strings.Cut(name, ":")
+	return tag
 }
