@@ -4,10 +4,12 @@
 package iostreams
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -48,6 +50,16 @@ func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 
 // CanPrompt reports whether the user can answer a question on stdin.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// Confirm asks a yes/no question on stderr and reads the answer from stdin:
+// "y" or "yes" (any case) is a yes, anything else or no answer a no. Callers
+// check CanPrompt first.
+func (s *IOStreams) Confirm(question string) bool {
+	fmt.Fprintf(s.ErrOut, "%s [y/N] ", question)
+	answer, _ := bufio.NewReader(s.In).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(answer))
+	return a == "y" || a == "yes"
+}
 
 // IsStderrTTY reports whether progress goes to an interactive terminal (not
 // in CI), where it may be decorated and redrawn.

@@ -40,3 +40,16 @@ func TestPlainLines(t *testing.T) {
 		t.Errorf("printed %q, want %q", errOut.String(), want)
 	}
 }
+
+func TestConfirm(t *testing.T) {
+	for answer, want := range map[string]bool{"y\n": true, "YES\n": true, " yes \n": true, "n\n": false, "\n": false, "": false, "yess\n": false} {
+		s, in, _, errOut := Test()
+		in.WriteString(answer)
+		if got := s.Confirm("Delete x?"); got != want {
+			t.Errorf("answer %q: Confirm = %v, want %v", answer, got, want)
+		}
+		if errOut.String() != "Delete x? [y/N] " {
+			t.Errorf("asked %q", errOut.String())
+		}
+	}
+}

@@ -3,10 +3,8 @@
 package deletecmd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,6 +64,7 @@ spec.prune or a HelmRelease removes what it applied.`,
 			},
 		}
 		c.Flags().BoolVar(&opts.Silent, "silent", false, "delete without asking for confirmation")
+		c.Flags().BoolVarP(&opts.Silent, "yes", "y", false, "same as --silent")
 		c.Flags().BoolVar(&opts.Wait, "wait", true, "wait until the object is gone (its finalizer has run)")
 		c.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait")
 		return c
@@ -93,9 +92,7 @@ func (o *Options) Run(ctx context.Context) error {
 		if o.Kind.Applies && !obj.IsSuspended() {
 			o.IO.Warn("the finalizer of %s removes the objects it applied, unless pruning is off", subject)
 		}
-		fmt.Fprintf(o.IO.ErrOut, "Delete %s? [y/N] ", subject)
-		answer, _ := bufio.NewReader(o.IO.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		if !o.IO.Confirm(fmt.Sprintf("Delete %s?", subject)) {
 			return &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("delete cancelled")}
 		}
 	}

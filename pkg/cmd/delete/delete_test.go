@@ -20,6 +20,7 @@ func TestNewCmdDelete_Flags(t *testing.T) {
 	}{
 		{args: []string{"source", "git", "a"}, want: Options{Kind: kinds.GitRepository, Name: "a", Wait: true, Timeout: 5 * time.Minute}},
 		{args: []string{"hr", "a", "--silent", "--wait=false"}, want: Options{Kind: kinds.HelmRelease, Name: "a", Silent: true, Timeout: 5 * time.Minute}},
+		{args: []string{"ks", "a", "-y"}, want: Options{Kind: kinds.Kustomization, Name: "a", Silent: true, Wait: true, Timeout: 5 * time.Minute}},
 		{args: []string{"ks"}, wantErr: "accepts 1 arg"},
 	}
 	for _, tt := range tests {

@@ -2,10 +2,8 @@
 package uninstall
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -64,6 +62,8 @@ namespaces.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	// Flux's name for it, so that scripts carry over.
+	cmd.Flags().BoolVar(&opts.Yes, "silent", false, "same as --yes")
 	cmd.Flags().BoolVar(&opts.KeepNamespace, "keep-namespace", false, "keep the namespace the reconciler runs in")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be deleted and delete nothing")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for the deletions to finish")
@@ -76,9 +76,7 @@ func (o *Options) Run(ctx context.Context) error {
 		if !o.IO.CanPrompt() {
 			return fmt.Errorf("refusing to uninstall without confirmation: pass --yes")
 		}
-		fmt.Fprintf(o.IO.ErrOut, "Delete Tether and all its objects (Kustomizations, HelmReleases, sources) from the cluster? [y/N] ")
-		answer, _ := bufio.NewReader(o.IO.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		if !o.IO.Confirm("Delete Tether and all its objects (Kustomizations, HelmReleases, sources) from the cluster?") {
 			return &cmdutil.ExitError{Code: 1, Err: fmt.Errorf("uninstall cancelled")}
 		}
 	}
