@@ -96,7 +96,11 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository)
 	if err != nil {
 		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 	}
-	c, err := git.New(obj.Spec.URL, auth)
+	var opts []git.Option
+	if obj.Spec.RecurseSubmodules {
+		opts = append(opts, git.WithRecurseSubmodules())
+	}
+	c, err := git.New(obj.Spec.URL, auth, opts...)
 	if err != nil {
 		lifecycle.Failed(obj, true, meta.InvalidURLReason, "%s", err)
 		return nil // retrying cannot fix the URL; the next spec change will
