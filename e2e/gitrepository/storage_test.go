@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/tether-gitops/tether/e2e/harness"
 	"github.com/tether-gitops/tether/e2e/testcluster"
+	"github.com/tether-gitops/tether/pkg/apis/meta"
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/testserver/gitserver"
 )
@@ -81,5 +84,52 @@ func TestGitRepository_GCKeepsTheLastTwoArtifacts(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(names, want) {
 		t.Errorf("storage holds %v after 4 revisions, want the last two %v", names, want)
+	}
+}
+
+// A revision over --artifact-max-files or --artifact-max-size (1000 and 4Mi
+// in TestMain) fails with a message that says which limit and what to do,
+// and the last artifact stays.
+func TestGitRepository_RevisionOverTheArtifactLimitsFails(t *testing.T) {
+	ns := testcluster.NewNamespace(t, cluster)
+	srv := gitserver.NewHTTP(t)
+	repo := gitserver.InitRepo(t, srv.Root(), "app", map[string]string{"a.yaml": "a: 1\n"})
+	obj := createRepo(t, ns, "app", sourcev1.GitRepositorySpec{URL: srv.URL("app")})
+	good := harness.WaitForRevision(t, cluster, obj, "main@sha1:"+repo.Head(t)).Status.Artifact
+
+	failsWith := func(what string, files map[string]string, want ...string) {
+		t.Helper()
+		head := repo.Commit(t, files, what)
+		got := harness.WaitFor(t, cluster, obj, what+" to fail", func(o *sourcev1.GitRepository) bool {
+			c := meta.GetCondition(o, meta.ReadyCondition)
+			return c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, head)
+		})
+		c := meta.GetCondition(got, meta.ReadyCondition)
+		for _, w := range append(want, "--artifact-max-size / --artifact-max-files", "spec.ignore") {
+			if c.Reason != meta.BuildFailedReason || !strings.Contains(c.Message, w) {
+				t.Errorf("%s: Ready %s %q, want %s with %q", what, c.Reason, c.Message, meta.BuildFailedReason, w)
+			}
+		}
+		if got.Status.Artifact == nil || got.Status.Artifact.Digest != good.Digest || !meta.IsTrue(got, meta.ArtifactInStorageCondition) {
+			t.Errorf("%s: the last artifact was not kept: %+v", what, got.Status.Artifact)
+		}
+	}
+
+	many := map[string]string{}
+	for i := range 1000 {
+		many[fmt.Sprintf("many/%04d.yaml", i)] = "x\n"
+	}
+	failsWith("1000 files", many, "more than 1000 entries")
+
+	big := map[string]string{"big.bin": strings.Repeat("0123456789abcdef", (4<<20)/16+1)}
+	for name := range many {
+		big[name] = gitserver.Deleted
+	}
+	failsWith("a 4 MiB file", big, "more than 4194304 bytes")
+
+	head := repo.Commit(t, map[string]string{"big.bin": gitserver.Deleted}, "back under the limits")
+	got := harness.WaitForRevision(t, cluster, obj, "main@sha1:"+head)
+	if files := harness.FetchArtifact(t, got.Status.Artifact); files["a.yaml"] != "a: 1\n" || len(files) != 1 {
+		t.Errorf("files = %v", files)
 	}
 }

@@ -31,7 +31,8 @@ func newStore(o Options) (*artifact.Store, error) {
 		}
 		adv = net.JoinHostPort(host, port)
 	}
-	return artifact.NewStore(o.StoragePath, "http://"+adv, artifact.WithRetention(o.ArtifactRetention))
+	return artifact.NewStore(o.StoragePath, "http://"+adv, artifact.WithRetention(o.ArtifactRetention),
+		artifact.WithLimits(o.ArtifactLimits()))
 }
 
 // artifactServer serves the artifact store read-only over HTTP. Only the leader
