@@ -2,12 +2,14 @@ package git
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
 	"strings"
 
 	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
@@ -40,15 +42,16 @@ func (c *Client) updateSubmodules(ctx context.Context, w *gogit.Worktree, parent
 			return fmt.Errorf("%w: submodule %q is on another SSH host (%s): only the repository's own host can use its key",
 				ErrInvalidURL, cfg.Name, ep.Host)
 		}
-		if err := sub.UpdateContext(ctx, &gogit.SubmoduleUpdateOptions{Init: true, Auth: auth}); err != nil {
-			return c.wrap(fmt.Sprintf("update submodule %q (%s) of", cfg.Name, redactURLString(ep.String())), err)
+		what := fmt.Sprintf("update submodule %q (%s) of", cfg.Name, redactURLString(ep.String()))
+		r, err := c.fetchSubmodule(ctx, sub, auth)
+		if err != nil {
+			return c.wrap(what, err)
+		}
+		if err := sub.UpdateContext(ctx, &gogit.SubmoduleUpdateOptions{NoFetch: true}); err != nil {
+			return c.wrap(what, err)
 		}
 		if depth <= 1 {
 			continue
-		}
-		r, err := sub.Repository()
-		if err != nil {
-			return err
 		}
 		sw, err := r.Worktree()
 		if err != nil {
@@ -59,6 +62,41 @@ func (c *Client) updateSubmodules(ctx context.Context, w *gogit.Worktree, parent
 		}
 	}
 	return nil
+}
+
+// fetchSubmodule initialises sub and fetches the commit the parent records
+// for it. go-git's Submodule.Update would fetch too, but cannot be given the
+// CA bundle.
+func (c *Client) fetchSubmodule(ctx context.Context, sub *gogit.Submodule, auth transport.AuthMethod) (*gogit.Repository, error) {
+	if err := sub.Init(); err != nil && !errors.Is(err, gogit.ErrSubmoduleAlreadyInitialized) {
+		return nil, err
+	}
+	st, err := sub.Status() // Expected: the commit in the parent's tree
+	if err != nil {
+		return nil, err
+	}
+	r, err := sub.Repository()
+	if err != nil {
+		return nil, err
+	}
+	fetch := func(specs ...config.RefSpec) error {
+		err := r.FetchContext(ctx, &gogit.FetchOptions{Auth: auth, CABundle: c.caBundle, RefSpecs: specs})
+		if errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+			return nil
+		}
+		return err
+	}
+	if err := fetch(); err != nil {
+		return nil, err
+	}
+	if _, err := r.CommitObject(st.Expected); err != nil {
+		// Not on a branch: ask for the commit itself, if the server allows it.
+		h := st.Expected.String()
+		if err := fetch(config.RefSpec("+" + h + ":" + h)); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // submoduleEndpoint resolves a .gitmodules URL as go-git does: a local path

@@ -126,3 +126,22 @@ func TestCheckout_SubmoduleURLsAreNotTrusted(t *testing.T) {
 		})
 	}
 }
+
+// Submodules are fetched with the repository's CA bundle, and a submodule
+// pinned to a commit that no branch holds any more is still checked out.
+func TestCheckout_SubmoduleOverTLSPinnedOffBranch(t *testing.T) {
+	const user, pass = "u", "tls-sub-pass"
+	srv := gitserver.NewHTTP(t, gitserver.WithTLS(), gitserver.WithBasicAuth(user, pass),
+		gitserver.WithGitConfig("uploadpack.allowAnySHA1InWant", "true"))
+	lib := gitserver.InitRepo(t, srv.Root(), "lib", map[string]string{"lib.yaml": "lib: 1\n"})
+	pinned := lib.Head(t)
+	lib.ForcePush(t, map[string]string{"lib.yaml": "lib: 2\n"}, "rewritten") // pinned is on no branch now
+	app := gitserver.InitRepo(t, srv.Root(), "app", baseFiles)
+	addSubmodule(t, app, "vendor/lib", "../lib.git", pinned)
+
+	auth := git.Auth{Username: user, Password: pass, CAFile: srv.CACert()}
+	_, dir := checkout(t, newClient(t, srv.URL("app"), auth, git.WithRecurseSubmodules()), git.Ref{Branch: "main"})
+	if got := readFile(t, dir, "vendor/lib/lib.yaml"); got != "lib: 1\n" {
+		t.Fatalf("submodule file = %q, want the pinned commit's", got)
+	}
+}
