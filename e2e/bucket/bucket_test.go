@@ -2,6 +2,7 @@ package bucket
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,37 @@ func TestBucket_MissingBucketIsReported(t *testing.T) {
 	failed := harness.WaitForReason(t, cluster, obj, "BucketOperationFailed")
 	if c := meta.GetCondition(failed, meta.ReadyCondition); !strings.Contains(c.Message, "does not exist") {
 		t.Fatalf("message %q does not say the bucket is missing", c.Message)
+	}
+}
+
+// A bucket over --artifact-max-files or --artifact-max-size (20 and 1Mi in
+// TestMain) is not downloaded; the message names the limit and the flags.
+func TestBucket_OverTheArtifactLimitsIsNotDownloaded(t *testing.T) {
+	many := map[string]string{}
+	for i := range 21 {
+		many[fmt.Sprintf("apps/%02d.yaml", i)] = "kind: ConfigMap\n"
+	}
+	big := map[string]string{"big.bin": strings.Repeat("x", 1<<20+1)}
+	for what, tc := range map[string]struct {
+		objects map[string]string
+		want    string
+	}{
+		"21 objects":      {many, "21 objects, more than the 20 allowed"},
+		"1 MiB + 1 bytes": {big, "1048577 bytes, more than the 1048576 allowed"},
+	} {
+		s, obj := newBucket(t, tc.objects, sourcev1.BucketSpec{})
+		got := harness.WaitForReason(t, cluster, obj, "BucketOperationFailed")
+		msg := meta.GetCondition(got, meta.ReadyCondition).Message
+		for _, w := range []string{tc.want, "--artifact-max-size and --artifact-max-files"} {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: Ready message %q, want %q", what, msg, w)
+			}
+		}
+		if got.Status.Artifact != nil {
+			t.Errorf("%s: an artifact was stored: %+v", what, got.Status.Artifact)
+		}
+		if n := requests(t, s, "GetObject"); n != 0 {
+			t.Errorf("%s: %d objects downloaded", what, n)
+		}
 	}
 }

@@ -23,5 +23,5 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "versitygw: %v\n", err)
 		os.Exit(1)
 	}
-	harness.Main(m, &cluster, &reconciler)
+	harness.Main(m, &cluster, &reconciler, "--artifact-max-size=1Mi", "--artifact-max-files=20")
 }

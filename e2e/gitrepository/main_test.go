@@ -15,5 +15,5 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	harness.Main(m, &cluster, &reconciler, "--artifact-retention=2")
+	harness.Main(m, &cluster, &reconciler, "--artifact-retention=2", "--artifact-max-size=4Mi", "--artifact-max-files=1000")
 }

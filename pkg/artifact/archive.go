@@ -31,6 +31,10 @@ var epoch = time.Unix(0, 0)
 // filter, if not nil, is called with each slash-separated path relative to
 // dir; returning false leaves the entry out (and, for a directory, all of it).
 //
+// A tree over the store's MaxBytes or MaxFiles is refused (ErrLimit): every
+// consumer extracts with the same limits, so such an artifact would be stored
+// only to fail everywhere it is used.
+//
 // The gzip stream is deterministic for a given Go release; a compress/flate
 // change in a Go upgrade can change digests once, which only means one new
 // artifact per source.
@@ -41,12 +45,12 @@ func (s *Store) ArchiveDir(obj ObjectRef, dir, revision string, filter func(rel 
 	}
 	defer src.Close()
 	return s.write(obj, revision, "tar.gz", func(w io.Writer) error {
-		return writeTarGz(w, src.FS().(fs.ReadLinkFS), filter)
+		return writeTarGz(w, src.FS().(fs.ReadLinkFS), filter, s.limits.withDefaults())
 	})
 }
 
 // writeTarGz writes the deterministic archive of fsys to w.
-func writeTarGz(w io.Writer, fsys fs.ReadLinkFS, filter func(string, fs.DirEntry) bool) error {
+func writeTarGz(w io.Writer, fsys fs.ReadLinkFS, filter func(string, fs.DirEntry) bool, l Limits) error {
 	gz, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return err
@@ -54,6 +58,15 @@ func writeTarGz(w io.Writer, fsys fs.ReadLinkFS, filter func(string, fs.DirEntry
 	tw := tar.NewWriter(gz)
 	buf := make([]byte, 32<<10)
 	links := &linkResolver{fsys: fsys, budget: math.MaxInt} // our own checkout: no global cap
+	var files int
+	var size int64
+	// count counts the entry about to be written, as Extract will.
+	count := func() error {
+		if files++; l.MaxFiles > 0 && files > l.MaxFiles {
+			return fmt.Errorf("%w: more than %d entries", ErrLimit, l.MaxFiles)
+		}
+		return nil
+	}
 
 	// fs.WalkDir reads each directory sorted by name and does not follow
 	// symlinks, which gives the deterministic order.
@@ -73,9 +86,20 @@ func writeTarGz(w io.Writer, fsys fs.ReadLinkFS, filter func(string, fs.DirEntry
 		hdr := &tar.Header{Name: rel, ModTime: epoch}
 		switch t := d.Type(); {
 		case t.IsDir():
+			if err := count(); err != nil {
+				return err
+			}
 			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, rel+"/", 0o755
 			return tw.WriteHeader(hdr)
 		case t.IsRegular():
+			if err := count(); err != nil {
+				return err
+			}
+			if fi, err := d.Info(); err == nil {
+				if size += fi.Size(); l.MaxBytes > 0 && size > l.MaxBytes {
+					return fmt.Errorf("%w: more than %d bytes uncompressed", ErrLimit, l.MaxBytes)
+				}
+			}
 			return addFile(tw, fsys, hdr, buf)
 		case t&fs.ModeSymlink != 0:
 			target, err := fsys.ReadLink(rel)
@@ -85,6 +109,9 @@ func writeTarGz(w io.Writer, fsys fs.ReadLinkFS, filter func(string, fs.DirEntry
 			target = filepath.ToSlash(target)
 			if !links.inside(path.Dir(rel), target) {
 				return nil
+			}
+			if err := count(); err != nil {
+				return err
 			}
 			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, target, 0o777
 			return tw.WriteHeader(hdr)

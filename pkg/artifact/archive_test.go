@@ -1,6 +1,7 @@
 package artifact
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -169,4 +170,42 @@ func countFiles(t *testing.T, s *Store, obj ObjectRef) int {
 		t.Fatal(err)
 	}
 	return len(entries)
+}
+
+// The store refuses to archive a tree that its own ExtractTo would refuse,
+// and a tree exactly at the limits archives and extracts again.
+func TestArchiveDir_RefusesATreeOverTheLimits(t *testing.T) {
+	src := t.TempDir()
+	// Entries: dir/, dir/a, dir/b, c: 4; bytes: 4+4+2 = 10.
+	writeTree(t, src, map[string]string{"dir/a": "aaaa", "dir/b": "bbbb", "c": "cc"}, 0o644)
+	for _, tc := range []struct {
+		name    string
+		limits  Limits
+		wantErr string
+	}{
+		{"at both limits", Limits{MaxBytes: 10, MaxFiles: 4}, ""},
+		{"one byte over", Limits{MaxBytes: 9, MaxFiles: 4}, "more than 9 bytes"},
+		{"one entry over", Limits{MaxBytes: 10, MaxFiles: 3}, "more than 3 entries"},
+		{"no limits", Limits{MaxBytes: -1, MaxFiles: -1}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestStore(t, WithLimits(tc.limits))
+			a, err := s.ArchiveDir(gitRepo, src, "main@sha1:abc", nil)
+			if tc.wantErr != "" {
+				if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want ErrLimit with %q", err, tc.wantErr)
+				}
+				if entries, _ := os.ReadDir(filepath.Join(s.root, "gitrepository", "flux-system", "podinfo")); len(entries) != 0 {
+					t.Errorf("a refused artifact left files: %v", entries)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ExtractTo(a, filepath.Join(t.TempDir(), "out")); err != nil {
+				t.Errorf("an archive within the limits does not extract with them: %v", err)
+			}
+		})
+	}
 }

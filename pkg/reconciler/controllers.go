@@ -58,10 +58,11 @@ func setupControllers(mgr manager.Manager, o Options) error {
 			return (&gitrepository.Reconciler{Client: c, Store: store, Recorder: events}).SetupWithManager(mgr, copts)
 		}},
 		{"Bucket", func() error {
-			return (&bucket.Reconciler{Client: c, Store: store, Recorder: events}).SetupWithManager(mgr, copts)
+			return (&bucket.Reconciler{Client: c, Store: store, Recorder: events,
+				MaxBytes: o.ArtifactMaxSize, MaxObjects: o.ArtifactMaxFiles}).SetupWithManager(mgr, copts)
 		}},
 		{"OCIRepository", func() error {
-			return (&ocirepository.Reconciler{Client: c, Store: store, Recorder: events,
+			return (&ocirepository.Reconciler{Client: c, Store: store, Recorder: events, Limits: o.ArtifactLimits(),
 				UserAgent: "tether-reconciler/" + version.Get()}).SetupWithManager(mgr, copts)
 		}},
 		{"HelmRepository", func() error {

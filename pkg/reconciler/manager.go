@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/tether-gitops/tether/pkg/apis"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
+	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/version"
 )
 
@@ -62,6 +64,11 @@ type Options struct {
 	StorageAddr       string
 	StorageAdvAddr    string
 	ArtifactRetention int
+	// ArtifactMaxSize and ArtifactMaxFiles bound what one source may hold
+	// (uncompressed bytes, entries): archiving, extraction by consumers,
+	// Bucket downloads and OCI layers.
+	ArtifactMaxSize  int64
+	ArtifactMaxFiles int
 }
 
 // DefaultOptions returns the options an in-cluster reconciler runs with.
@@ -83,6 +90,8 @@ func DefaultOptions() Options {
 		StoragePath:        "/data",
 		StorageAddr:        ":9090",
 		ArtifactRetention:  2,
+		ArtifactMaxSize:    artifact.DefaultLimits().MaxBytes,
+		ArtifactMaxFiles:   artifact.DefaultLimits().MaxFiles,
 	}
 }
 
@@ -104,6 +113,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.StorageAddr, "storage-addr", o.StorageAddr, "address the artifact HTTP server listens on")
 	fs.StringVar(&o.StorageAdvAddr, "storage-adv-addr", o.StorageAdvAddr, "host[:port] advertised in status.artifact.url (default: this host's name and the --storage-addr port)")
 	fs.IntVar(&o.ArtifactRetention, "artifact-retention", o.ArtifactRetention, "artifacts kept per source, the current one included")
+	fs.Var(byteSize{&o.ArtifactMaxSize}, "artifact-max-size", "largest total `size` of the files of one source (uncompressed), e.g. 512Mi or 2Gi: a bigger Git revision, Bucket or OCI layer fails instead of filling the disk")
+	fs.IntVar(&o.ArtifactMaxFiles, "artifact-max-files", o.ArtifactMaxFiles, "most files and directories in one source's artifact (objects for a Bucket)")
 	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", o.DefaultServiceAccount, "service account, in each Kustomization's namespace, impersonated when spec.serviceAccountName is empty (multi-tenancy: a tenant then cannot apply as the reconciler)")
 	fs.BoolVar(&o.NoCrossNamespaceRefs, "no-cross-namespace-refs", o.NoCrossNamespaceRefs, "refuse sourceRef and dependsOn entries that name another namespace (multi-tenancy)")
 	fs.BoolVar(&o.AllowRemoteBases, "allow-remote-bases", o.AllowRemoteBases, "let kustomizations refer to http(s) files outside the source (git bases stay refused); off, a build depends on its source alone")
@@ -121,12 +132,43 @@ func (o *Options) Validate() error {
 	if o.ArtifactRetention < 1 {
 		return fmt.Errorf("--artifact-retention must be at least 1, got %d", o.ArtifactRetention)
 	}
+	if o.ArtifactMaxSize < 1 {
+		return fmt.Errorf("--artifact-max-size must be at least 1 byte, got %d", o.ArtifactMaxSize)
+	}
+	if o.ArtifactMaxFiles < 1 {
+		return fmt.Errorf("--artifact-max-files must be at least 1, got %d", o.ArtifactMaxFiles)
+	}
 	if o.StoragePath == "" {
 		return fmt.Errorf("--storage-path must not be empty")
 	}
 	if o.LogEncoding != "json" && o.LogEncoding != "console" {
 		return fmt.Errorf("invalid --log-encoding %q: use json or console", o.LogEncoding)
 	}
+	return nil
+}
+
+// ArtifactLimits are the extraction limits of the store and the sources.
+func (o *Options) ArtifactLimits() artifact.Limits {
+	return artifact.Limits{MaxBytes: o.ArtifactMaxSize, MaxFiles: o.ArtifactMaxFiles}
+}
+
+// byteSize is a flag holding bytes, written as a Kubernetes quantity
+// (512Mi, 1Gi) or a plain number.
+type byteSize struct{ p *int64 }
+
+func (b byteSize) String() string {
+	if b.p == nil {
+		return ""
+	}
+	return resource.NewQuantity(*b.p, resource.BinarySI).String()
+}
+
+func (b byteSize) Set(s string) error {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a size: use bytes or a quantity such as 512Mi or 2Gi", s)
+	}
+	*b.p = q.Value()
 	return nil
 }
 

@@ -31,7 +31,8 @@ func newStore(o Options) (*artifact.Store, error) {
 		}
 		adv = net.JoinHostPort(host, port)
 	}
-	return artifact.NewStore(o.StoragePath, "http://"+adv, artifact.WithRetention(o.ArtifactRetention))
+	return artifact.NewStore(o.StoragePath, "http://"+adv, artifact.WithRetention(o.ArtifactRetention),
+		artifact.WithLimits(o.ArtifactLimits()))
 }
 
 // fixedPort turns port 0 of addr into a free port, so that the URL advertised

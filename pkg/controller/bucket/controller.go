@@ -119,6 +119,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.Bucket) error 
 	stats, err := c.Download(ctx, snap.Index, dir, bucket.DownloadOptions{
 		Have: have, IgnoreFile: snap.IgnoreFile, MaxBytes: r.MaxBytes, MaxObjects: r.MaxObjects,
 	})
+	if errors.Is(err, bucket.ErrLimit) {
+		err = fmt.Errorf("%w; the limits are the reconciler's --artifact-max-size and --artifact-max-files", err)
+	}
 	if err != nil {
 		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", reasonFor(err), err)
 	}

@@ -96,7 +96,11 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository)
 	if err != nil {
 		return sourcectl.FetchFailed(obj, r.Recorder, "Fetch", meta.AuthenticationFailedReason, err)
 	}
-	c, err := git.New(obj.Spec.URL, auth)
+	var opts []git.Option
+	if obj.Spec.RecurseSubmodules {
+		opts = append(opts, git.WithRecurseSubmodules())
+	}
+	c, err := git.New(obj.Spec.URL, auth, opts...)
 	if err != nil {
 		lifecycle.Failed(obj, true, meta.InvalidURLReason, "%s", err)
 		return nil // retrying cannot fix the URL; the next spec change will
@@ -139,6 +143,14 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository)
 		return err
 	}
 	a, err := r.Store.ArchiveDir(r.ref(obj), dir, commit.Revision, ignoreFilter(ignore))
+	if errors.Is(err, artifact.ErrLimit) {
+		// Retrying cannot help until the repository or the limits change: the
+		// next interval looks again, the last artifact stays.
+		err = fmt.Errorf("revision '%s' is too large for an artifact (%w): leave files out with spec.ignore or .sourceignore, or raise the reconciler's --artifact-max-size / --artifact-max-files", commit.Revision, err)
+		lifecycle.Failed(obj, false, meta.BuildFailedReason, "%s", err)
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, meta.BuildFailedReason, "Store", "%s", err)
+		return nil
+	}
 	if err != nil {
 		return sourcectl.StorageFailed(obj, err)
 	}

@@ -2,12 +2,15 @@ package gitrepository
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tether-gitops/tether/pkg/apis/meta"
@@ -109,7 +112,10 @@ func (r *Reconciler) includedArtifact(ctx context.Context, obj *sourcev1.GitRepo
 		return nil, fmt.Errorf("GitRepository %q cannot include itself", name)
 	}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, &src); err != nil {
-		return nil, fmt.Errorf("included GitRepository %q: %w", name, client.IgnoreNotFound(err))
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("included GitRepository %q not found in namespace %q: create it or remove it from spec.include", name, obj.Namespace)
+		}
+		return nil, fmt.Errorf("reading included GitRepository %q: %w", name, err)
 	}
 	if src.Status.Artifact == nil || !r.Store.Exists(*src.Status.Artifact) {
 		return nil, fmt.Errorf("included GitRepository %q has no artifact yet", name)
@@ -120,9 +126,6 @@ func (r *Reconciler) includedArtifact(ctx context.Context, obj *sourcev1.GitRepo
 // copyInclude extracts an included artifact and copies its fromPath to toPath.
 func (r *Reconciler) copyInclude(a *meta.Artifact, inc sourcev1.GitRepositoryInclude, dir string) error {
 	from, to := filepath.Clean(inc.GetFromPath()), filepath.Clean(inc.GetToPath())
-	if from == "" {
-		from = "."
-	}
 	if !filepath.IsLocal(from) && from != "." || !filepath.IsLocal(to) {
 		return fmt.Errorf("include of %q: fromPath and toPath must be relative paths inside the repository", inc.GitRepositoryRef.Name)
 	}
@@ -138,11 +141,94 @@ func (r *Reconciler) copyInclude(a *meta.Artifact, inc sourcev1.GitRepositoryInc
 	if _, err := os.Stat(src); err != nil {
 		return fmt.Errorf("include of %q: fromPath %q not found in revision %s", inc.GitRepositoryRef.Name, inc.GetFromPath(), a.Revision)
 	}
-	dst := filepath.Join(dir, to)
-	if err := os.RemoveAll(dst); err != nil {
+	if err := copyInto(dir, to, src); err != nil {
+		return fmt.Errorf("include of %q: %w", inc.GitRepositoryRef.Name, err)
+	}
+	return nil
+}
+
+// copyInto replaces dir/to with a copy of the tree at src. dir is a checkout,
+// so it may hold symlinks committed to the repository: a toPath through one
+// is refused (it would delete and write wherever the link points), and every
+// write goes through an os.Root on dir, so nothing outside dir can change.
+func copyInto(dir, to, src string) error {
+	to = filepath.Clean(to)
+	if to == "." {
+		return errors.New("toPath must name a sub-directory: \".\" would replace the whole repository")
+	}
+	if !filepath.IsLocal(to) {
+		return fmt.Errorf("toPath %q must be a relative path inside the repository", to)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
 		return err
 	}
-	return os.CopyFS(dst, os.DirFS(src))
+	defer root.Close()
+	if link := firstSymlink(root, to); link != "" {
+		return fmt.Errorf("toPath %q goes through %q, a symlink in the repository: include into a real directory", to, filepath.ToSlash(link))
+	}
+	if err := root.RemoveAll(to); err != nil {
+		return fmt.Errorf("clearing toPath %q: %w", to, err)
+	}
+	return fs.WalkDir(os.DirFS(src), ".", func(rel string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, filepath.FromSlash(rel))
+		switch d.Type() {
+		case fs.ModeDir:
+			return root.MkdirAll(dst, 0o755)
+		case fs.ModeSymlink:
+			target, err := os.Readlink(filepath.Join(src, rel))
+			if err != nil {
+				return err
+			}
+			// The archive step leaves out links that resolve outside the tree.
+			return root.Symlink(target, dst)
+		case 0:
+			return copyFile(root, dst, filepath.Join(src, rel))
+		default:
+			return fmt.Errorf("%s in the included artifact is not a regular file, directory or symlink", rel)
+		}
+	})
+}
+
+// firstSymlink returns the first prefix of rel (rel included) that is a
+// symlink in root, or "".
+func firstSymlink(root *os.Root, rel string) string {
+	parts := strings.Split(rel, string(filepath.Separator))
+	for i := range parts {
+		p := filepath.Join(parts[:i+1]...)
+		fi, err := root.Lstat(p)
+		if err != nil {
+			return "" // missing: nothing further down exists either
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+func copyFile(root *os.Root, dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := root.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644|fi.Mode().Perm()&0o111)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // includesUnchanged reports whether every included repository still has the

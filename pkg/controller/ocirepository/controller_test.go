@@ -109,3 +109,18 @@ func TestReconcile_ReasonsForFailures(t *testing.T) {
 		}
 	}
 }
+
+// A missing service account is named in Ready (NotFound is not swallowed
+// into a "%!w(<nil>)" message).
+func TestReconcile_MissingServiceAccountIsNamed(t *testing.T) {
+	reg := registry.Start(t, registry.Options{})
+	_, err := reg.Push("app", "latest", registry.Artifact{Files: map[string]string{"a.yaml": "a"}})
+	must(t, err)
+	r, obj := setup(t, reg, sourcev1.OCIRepositorySpec{Insecure: true, ServiceAccountName: "puller"})
+	got, err := reconcileOnce(t, r, obj)
+	c := ready(got)
+	want := `service account "puller" not found in namespace "ns": create it or fix spec.serviceAccountName`
+	if err == nil || c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, want) || strings.Contains(c.Message, "%!") {
+		t.Fatalf("err %v, Ready %+v; want a message with %q", err, c, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
@@ -36,7 +37,10 @@ func (r *Reconciler) options(ctx context.Context, obj *sourcev1.OCIRepository) (
 	if sa := obj.Spec.ServiceAccountName; sa != "" {
 		var acct corev1.ServiceAccount
 		if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: sa}, &acct); err != nil {
-			return o, fmt.Errorf("reading service account %q (spec.serviceAccountName): %w", sa, client.IgnoreNotFound(err))
+			if apierrors.IsNotFound(err) {
+				return o, fmt.Errorf("service account %q not found in namespace %q: create it or fix spec.serviceAccountName", sa, obj.Namespace)
+			}
+			return o, fmt.Errorf("reading service account %q (spec.serviceAccountName): %w", sa, err)
 		}
 		for _, ps := range acct.ImagePullSecrets {
 			s, err := sourcectl.Secret(ctx, r.Client, obj.Namespace, ps.Name, "the imagePullSecrets of service account "+sa)

@@ -90,16 +90,12 @@ func (c *Client) Checkout(ctx context.Context, ref Ref, dir string) (_ Commit, e
 		return Commit{}, fmt.Errorf("check out %s: %w", revision, err)
 	}
 	if c.opts.recurseSubmodules {
-		subs, err := worktree.Submodules()
+		top, err := transport.NewEndpoint(c.url)
 		if err != nil {
-			return Commit{}, fmt.Errorf("read submodules of %s: %w", revision, err)
+			return Commit{}, err
 		}
-		if err := subs.UpdateContext(ctx, &gogit.SubmoduleUpdateOptions{
-			Init:              true,
-			RecurseSubmodules: gogit.DefaultSubmoduleRecursionDepth,
-			Auth:              c.authFor(ctx),
-		}); err != nil {
-			return Commit{}, c.wrap("update submodules of", err)
+		if err := c.updateSubmodules(ctx, worktree, top, int(gogit.DefaultSubmoduleRecursionDepth)); err != nil {
+			return Commit{}, err
 		}
 	}
 	return commitInfo(repo, hash, revision)

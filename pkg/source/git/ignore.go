@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -41,7 +42,15 @@ func LoadIgnore(dir string, specIgnore *string) (func(rel string, isDir bool) bo
 	if specIgnore != nil {
 		spec = parsePatterns(*specIgnore, nil)
 	}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// The tree is a checkout: a .sourceignore may be a symlink committed to
+	// the repository. Reading through a Root keeps it inside the tree (no
+	// /proc/self/environ), and the cap keeps /dev/zero-like files out of memory.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load ignore rules from %s: %w", dir, err)
+	}
+	defer root.Close()
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -60,7 +69,7 @@ func LoadIgnore(dir string, specIgnore *string) (func(rel string, isDir bool) bo
 				return fs.SkipDir // excluded: its .sourceignore files do not matter
 			}
 		}
-		data, err := os.ReadFile(filepath.Join(p, SourceIgnoreFile))
+		data, err := readIgnoreFile(root, filepath.Join(rel, SourceIgnoreFile))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -83,6 +92,33 @@ func LoadIgnore(dir string, specIgnore *string) (func(rel string, isDir bool) bo
 		}
 		return m.Match(strings.Split(rel, "/"), isDir)
 	}, nil
+}
+
+// maxIgnoreFileSize bounds one .sourceignore: rules, not content.
+const maxIgnoreFileSize = 1 << 20
+
+func readIgnoreFile(root *os.Root, name string) ([]byte, error) {
+	// Stat before Open: opening a fifo would block.
+	fi, err := root.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s): a .sourceignore holds ignore rules", fi.Mode().Type())
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxIgnoreFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxIgnoreFileSize {
+		return nil, fmt.Errorf("larger than %d bytes: a .sourceignore holds ignore rules", maxIgnoreFileSize)
+	}
+	return data, nil
 }
 
 func parsePatterns(text string, domain []string) []gitignore.Pattern {

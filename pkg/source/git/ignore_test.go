@@ -2,8 +2,10 @@ package git_test
 
 import (
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tether-gitops/tether/pkg/source/git"
@@ -92,5 +94,60 @@ func TestLoadIgnore_DefaultsSourceIgnoreAndSpec(t *testing.T) {
 		if got := ignore(tc.rel, tc.isDir); got != tc.want {
 			t.Errorf("ignore(%q, %v) = %v, want %v", tc.rel, tc.isDir, got, tc.want)
 		}
+	}
+}
+
+// A .sourceignore is a file of the repository, which may commit it as a
+// symlink: one that leaves the tree (a Secret, /dev/zero) is refused rather
+// than read, one that stays inside is followed.
+func TestLoadIgnore_SourceIgnoreSymlinks(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "rules")
+	if err := os.WriteFile(outside, []byte("*.yaml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, target, wantErr string
+		ignored               bool
+	}{
+		{"outside", outside, "escapes", false},
+		{"relative outside", "../../../../../../../../../../" + outside, "escapes", false},
+		{"device", "/dev/zero", "escapes", false},
+		{"inside", "rules.txt", "", true},
+		{"dangling inside", "missing", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range map[string]string{"app.yaml": "a", "rules.txt": "*.yaml\n"} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(tc.target, filepath.Join(dir, git.SourceIgnoreFile)); err != nil {
+				t.Fatal(err)
+			}
+			ignore, err := git.LoadIgnore(dir, nil)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("LoadIgnore() = %v, want an error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ignore("app.yaml", false); got != tc.ignored {
+				t.Errorf("app.yaml ignored = %v, want %v", got, tc.ignored)
+			}
+		})
+	}
+}
+
+func TestLoadIgnore_RefusesAHugeSourceIgnore(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, git.SourceIgnoreFile), make([]byte, 1<<20+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := git.LoadIgnore(dir, nil); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("LoadIgnore() = %v, want a size error", err)
 	}
 }
