@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tether-gitops/tether/e2e/harness"
@@ -154,14 +157,29 @@ func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
 		}
 	})
 
-	t.Run("a commit to components.yaml changes the cluster", func(t *testing.T) {
+	t.Run("a commit to components.yaml changes the installation", func(t *testing.T) {
 		gitserver.Git(t, repo.Work, "pull", "-q", "origin", "main")
-		components, err := os.ReadFile(filepath.Join(repo.Work, systemDir, "components.yaml"))
+		data, err := os.ReadFile(filepath.Join(repo.Work, systemDir, "components.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
+		components := string(data)
+		if n := strings.Count(components, "--log-level=info"); n != 1 {
+			t.Fatalf("components.yaml has %d --log-level=info args, want 1", n)
+		}
+		components = strings.Replace(components, "--log-level=info", "--log-level=debug", 1)
 		cm := "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: managed-from-git\n  namespace: " + ns + "\ndata:\n  a: b\n"
-		repo.Commit(t, map[string]string{systemDir + "/components.yaml": string(components) + cm}, "add a ConfigMap")
+		repo.Commit(t, map[string]string{systemDir + "/components.yaml": components + cm}, "debug logs, and a ConfigMap")
+		waitFor(t, "the reconciler Deployment to log at debug level", func() error {
+			args := reconcilerArgs(t, ns)
+			if !slices.Contains(args, "--log-level=debug") {
+				return errorf("args %v", args)
+			}
+			return nil
+		})
+		if args := reconcilerArgs(t, ns); slices.Contains(args, "--log-level=info") {
+			t.Errorf("the old --log-level is still there: %v", args)
+		}
 		waitFor(t, "ConfigMap applied from Git", func() error {
 			return cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "managed-from-git"}, &corev1.ConfigMap{})
 		})
@@ -169,7 +187,9 @@ func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
 
 	t.Run("a new version upgrades through Git", func(t *testing.T) {
 		before := gitserver.Git(t, repo.Bare, "rev-parse", "main")
-		mustSucceed(t, harness.Tether(t, cluster, append(args, "--version", "v0.0.2-e2e")...))
+		states := watchReconcilerDeployment(t, ns)
+		res := harness.Tether(t, cluster, append(args, "--version", "v0.0.2-e2e")...)
+		mustSucceed(t, res)
 		after, _ := assertSynced(t, ns, repo.Bare)
 		if after == before {
 			t.Fatal("a new version did not commit")
@@ -185,6 +205,23 @@ func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
 		}
 		if v := d.Labels[manifestgen.VersionLabel]; v != "v0.0.2-e2e" {
 			t.Errorf("Deployment version label = %q", v)
+		}
+		// The CLI and the reconciler share a field manager, so managedFields
+		// cannot tell who wrote the new version; the Kustomization's owner
+		// labels can: the reconciler adds them to what it applies, the CLI
+		// does not. Every state of the Deployment at the new version must
+		// carry them, from the first one on.
+		if strings.Contains(res.Stderr, "installing components") {
+			t.Errorf("the CLI installed the components itself:\n%s", res.Stderr)
+		}
+		for _, d := range states.until(t, func(d *appsv1.Deployment) bool { return d.Labels[manifestgen.VersionLabel] == "v0.0.2-e2e" }) {
+			if d.Labels[manifestgen.VersionLabel] == "v0.0.2-e2e" && d.Labels[kustomizev1.NameLabel] != syncName {
+				t.Fatalf("the new version was applied by the CLI, not by the Kustomization (resourceVersion %s, labels %v)",
+					d.ResourceVersion, d.Labels)
+			}
+		}
+		if args := reconcilerArgs(t, ns); !slices.Contains(args, "--log-level=info") {
+			t.Errorf("bootstrap rewrote components.yaml but the Deployment args are %v", args)
 		}
 		// Bootstrap rewrote components.yaml, so the ConfigMap added by hand is pruned.
 		waitFor(t, "ConfigMap pruned", func() error {
@@ -403,6 +440,69 @@ func TestBootstrapGitHub_RefusesANonEmptyRepositoryThatIsNotOurs(t *testing.T) {
 	if r := gh.repo("acme/legacy"); len(r.Keys) != 0 {
 		t.Error("a deploy key was registered")
 	}
+}
+
+// reconcilerArgs returns the args of the running reconciler Deployment.
+func reconcilerArgs(t *testing.T, ns string) []string {
+	t.Helper()
+	var d appsv1.Deployment
+	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: manifestgen.DeploymentName}, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Spec.Template.Spec.Containers) == 0 {
+		t.Fatal("the reconciler Deployment has no container")
+	}
+	return d.Spec.Template.Spec.Containers[0].Args
+}
+
+// deploymentStates records every state of the reconciler Deployment that a
+// watch sees, in order.
+type deploymentStates struct {
+	mu     sync.Mutex
+	states []*appsv1.Deployment
+}
+
+func watchReconcilerDeployment(t *testing.T, ns string) *deploymentStates {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w, err := cs.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{
+		FieldSelector: "metadata.name=" + manifestgen.DeploymentName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	s := &deploymentStates{}
+	go func() {
+		for ev := range w.ResultChan() {
+			if d, ok := ev.Object.(*appsv1.Deployment); ok {
+				s.mu.Lock()
+				s.states = append(s.states, d)
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return s
+}
+
+// until waits for a state that matches and returns the states seen so far.
+func (s *deploymentStates) until(t *testing.T, match func(*appsv1.Deployment) bool) []*appsv1.Deployment {
+	t.Helper()
+	var seen []*appsv1.Deployment
+	waitFor(t, "the watch to see the Deployment change", func() error {
+		s.mu.Lock()
+		seen = slices.Clone(s.states)
+		s.mu.Unlock()
+		if slices.ContainsFunc(seen, match) {
+			return nil
+		}
+		return errorf("%d states seen, none matches", len(seen))
+	})
+	return seen
 }
 
 func writeFile(t *testing.T, p string, data []byte) {
