@@ -79,8 +79,14 @@ func getSecret(t *testing.T, ns, name string) *corev1.Secret {
 // assertSynced checks that the sync objects are Ready at the branch's head.
 func assertSynced(t *testing.T, ns, bare string) (string, *sourcev1.GitRepository) {
 	t.Helper()
-	head := gitserver.Git(t, bare, "rev-parse", "main")
-	rev := "main@sha1:" + head
+	return assertSyncedAt(t, ns, bare, "main")
+}
+
+// assertSyncedAt checks that the sync objects are Ready at branch's head.
+func assertSyncedAt(t *testing.T, ns, bare, branch string) (string, *sourcev1.GitRepository) {
+	t.Helper()
+	head := gitserver.Git(t, bare, "rev-parse", branch)
+	rev := branch + "@sha1:" + head
 	repo := harness.Get(t, cluster, &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: syncName}})
 	if !meta.IsReady(repo) || !repo.Status.Artifact.HasRevision(rev) {
 		t.Errorf("GitRepository not Ready at %s: %s", rev, harness.Conditions(repo))
@@ -90,7 +96,7 @@ func assertSynced(t *testing.T, ns, bare string) (string, *sourcev1.GitRepositor
 		t.Errorf("Kustomization not Ready at %s (applied %q): %s", rev, ks.Status.LastAppliedRevision, harness.Conditions(ks))
 	}
 	for _, f := range []string{"components.yaml", "sync.yaml", "kustomization.yaml"} {
-		if _, err := gitserver.RunGit(bare, "cat-file", "-e", "main:"+systemDir+"/"+f); err != nil {
+		if _, err := gitserver.RunGit(bare, "cat-file", "-e", branch+":"+systemDir+"/"+f); err != nil {
 			t.Errorf("%s/%s is not in the repository: %v", systemDir, f, err)
 		}
 	}
@@ -332,6 +338,9 @@ func TestBootstrapGitHub_CreatesRepositoryWithTeamAndDeployKey(t *testing.T) {
 		t.Fatalf("deploy keys: %+v", r.Keys)
 	}
 	head, src := assertSynced(t, ns, gh.bare("acme", "fleet"))
+	if edits := gh.repoEdits(); len(edits) != 0 {
+		t.Errorf("the repository was edited although main is its default branch: %v", edits)
+	}
 	if !strings.HasPrefix(src.Spec.URL, "ssh://") {
 		t.Errorf("the cluster does not pull over SSH: %s", src.Spec.URL)
 	}
@@ -378,14 +387,22 @@ func TestBootstrapGitHub_TokenAuthForAPersonalRepository(t *testing.T) {
 	gh := newGitHub(t, token, "octo", nil, nil)
 	t.Setenv("GITHUB_TOKEN", token)
 	args := append([]string{"bootstrap", "github", "--hostname", gh.URL(), "--owner", "octo", "--personal",
-		"--repository", "fleet", "--token-auth"}, common(ns)...)
+		"--repository", "fleet", "--token-auth", "--branch", "prod"}, common(ns)...)
 
 	mustSucceed(t, harness.Tether(t, cluster, args...))
 	r := gh.repo("octo/fleet")
 	if r == nil || r.OwnerType != "User" || len(r.Keys) != 0 {
 		t.Fatalf("repository: %+v", r)
 	}
-	_, src := assertSynced(t, ns, gh.bare("octo", "fleet"))
+	_, src := assertSyncedAt(t, ns, gh.bare("octo", "fleet"), "prod")
+	// GitHub created the repository with its own default branch (main); the
+	// first push does not change it, bootstrap does.
+	if def := gitserver.Git(t, gh.bare("octo", "fleet"), "symbolic-ref", "--short", "HEAD"); def != "prod" {
+		t.Errorf("default branch = %s, want prod (edits %v)", def, gh.repoEdits())
+	}
+	if edits := gh.repoEdits(); !slices.Equal(edits, []string{"default_branch=prod"}) {
+		t.Errorf("repository edits: %v", edits)
+	}
 	if src.Spec.URL != gh.URL()+"/octo/fleet.git" {
 		t.Errorf("GitRepository url = %s", src.Spec.URL)
 	}
@@ -431,8 +448,13 @@ func TestBootstrapGitHub_RefusesANonEmptyRepositoryThatIsNotOurs(t *testing.T) {
 	if res.ExitCode != 1 {
 		t.Fatalf("exit %d, want 1", res.ExitCode)
 	}
+	// The stand-in, like GitHub shortly after a push, reports size 0: the
+	// refusal must come from the Git server's refs.
 	if !strings.Contains(res.Stderr, "--force") || !strings.Contains(res.Stderr, "not empty") {
 		t.Errorf("the error does not explain the refusal:\n%s", res.Stderr)
+	}
+	if edits := gh.repoEdits(); len(edits) != 0 {
+		t.Errorf("the repository was edited: %v", edits)
 	}
 	if got := gitserver.Git(t, gh.bare("acme", "legacy"), "rev-parse", "main"); got != head {
 		t.Error("the repository was written to")

@@ -238,6 +238,27 @@ func TestCheckout_CreatesTheBranchInAnEmptyRepository(t *testing.T) {
 	}
 }
 
+func TestRemoteEmpty_AsksTheGitServer(t *testing.T) {
+	srv := gitserver.NewHTTP(t, gitserver.WithBasicAuth("git", "tok"))
+	gitserver.Git(t, srv.Root(), "init", "-q", "--bare", "-b", "main", filepath.Join(srv.Root(), "empty.git"))
+	gitserver.InitRepo(t, srv.Root(), "full", map[string]string{"README.md": "x\n"})
+	// A repository with a branch that is not the default one is not empty.
+	other := gitserver.InitRepo(t, srv.Root(), "other", map[string]string{"README.md": "x\n"})
+	gitserver.Git(t, other.Bare, "branch", "-m", "main", "prod")
+	ctx := context.Background()
+	creds := Credentials{Username: "git", Password: "tok"}
+	for name, want := range map[string]bool{"empty": true, "full": false, "other": false} {
+		got, err := RemoteEmpty(ctx, srv.URL(name), creds)
+		if err != nil || got != want {
+			t.Errorf("RemoteEmpty(%s) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	if _, err := RemoteEmpty(ctx, srv.URL("full"), Credentials{Username: "git", Password: "wrong"}); err == nil ||
+		!strings.Contains(err.Error(), "credentials") {
+		t.Errorf("wrong password: %v", err)
+	}
+}
+
 func TestSSH_ScanKnownHostsAndPushWithKey(t *testing.T) {
 	root := t.TempDir()
 	srv := gitserver.NewSSH(t, root)
