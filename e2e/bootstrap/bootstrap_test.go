@@ -436,6 +436,33 @@ func TestBootstrapGitHub_BadTokenCreatesNothing(t *testing.T) {
 	}
 }
 
+func TestBootstrapGitHub_TokenWithoutScopesCreatesNothing(t *testing.T) {
+	ns := "boot-gh-scopes"
+	gh := newGitHub(t, "the-full-token", "octo", []string{"acme"}, nil)
+	gh.readToken = "ghp_read_only_token"
+	t.Setenv("GITHUB_TOKEN", gh.readToken)
+	res := harness.Tether(t, cluster, append([]string{"bootstrap", "github", "--hostname", gh.URL(), "--owner", "acme",
+		"--repository", "fleet"}, common(ns)...)...)
+	if res.ExitCode != 1 {
+		t.Fatalf("exit %d, want 1\nstderr:\n%s", res.ExitCode, res.Stderr)
+	}
+	for _, want := range []string{"creating repository acme/fleet", "403", "Resource not accessible by personal access token", "repo scope"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("the error does not say %q:\n%s", want, res.Stderr)
+		}
+	}
+	if strings.Contains(res.Stdout+res.Stderr, gh.readToken) {
+		t.Error("the token was printed")
+	}
+	if gh.creations() != 0 || gh.repo("acme/fleet") != nil {
+		t.Error("a repository was created")
+	}
+	err := cluster.Client.Get(context.Background(), client.ObjectKey{Name: ns}, &corev1.Namespace{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("the cluster was changed: namespace %s: %v", ns, err)
+	}
+}
+
 func TestBootstrapGitHub_RefusesANonEmptyRepositoryThatIsNotOurs(t *testing.T) {
 	ns := "boot-gh-foreign"
 	const token = "ghp_foreign_token"

@@ -29,9 +29,12 @@ type gitHub struct {
 	ssh   *gitserver.SSHServer
 	root  string
 	token string
-	user  string
-	orgs  map[string]bool
-	teams map[string]bool // "org/team"
+	// readToken is a second token that may only read, like a token
+	// without the repo scope: GitHub answers its writes with 403.
+	readToken string
+	user      string
+	orgs      map[string]bool
+	teams     map[string]bool // "org/team"
 
 	mu      sync.Mutex
 	repos   map[string]*ghRepo // "owner/name"
@@ -105,8 +108,13 @@ func (g *gitHub) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := r.Header.Get("Authorization")
 		tok := strings.TrimPrefix(strings.TrimPrefix(got, "Bearer "), "token ")
-		if got == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(g.token)) != 1 {
+		readOnly := g.readToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(g.readToken)) == 1
+		if got == "" || !readOnly && subtle.ConstantTimeCompare([]byte(tok), []byte(g.token)) != 1 {
 			ghError(w, http.StatusUnauthorized, "Bad credentials")
+			return
+		}
+		if readOnly && r.Method != http.MethodGet {
+			ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
 			return
 		}
 		h(w, r)

@@ -218,7 +218,7 @@ func explain(err error, what string) error {
 	case http.StatusUnauthorized:
 		return fmt.Errorf("%s: %w", what, ErrUnauthorized)
 	case http.StatusForbidden:
-		return fmt.Errorf("%s: %w (%s): the token lacks the repo scope (or admin:org for organisations and teams)", what, ErrForbidden, msg)
+		return fmt.Errorf("%s: %w (403 %s): the token lacks the repo scope (or admin:org for organisations and teams)", what, ErrForbidden, msg)
 	case http.StatusNotFound:
 		return fmt.Errorf("%s: %w: it does not exist or the token lacks the repo scope (or admin:org) to see it", what, ErrNotFound)
 	case http.StatusUnprocessableEntity:
