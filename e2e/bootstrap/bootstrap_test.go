@@ -16,6 +16,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	gossh "golang.org/x/crypto/ssh"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -287,6 +288,9 @@ func TestBootstrapGit_SSHGeneratedKeyIsKeptAndReused(t *testing.T) {
 	}
 	if !strings.Contains(res.Stdout, "deploy key: ssh-ed25519 ") {
 		t.Errorf("the public key is not printed:\n%s", res.Stdout)
+	}
+	if fp := gossh.FingerprintSHA256(srv.HostKey()); !strings.Contains(res.Stderr, fp) {
+		t.Errorf("the scanned host key's fingerprint %s is not printed:\n%s", fp, res.Stderr)
 	}
 	secret := getSecret(t, ns, "tether-system")
 	pub := strings.TrimSpace(string(secret.Data["identity.pub"]))

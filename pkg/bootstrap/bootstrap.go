@@ -288,6 +288,9 @@ func (r *Runner) syncCredentials(ctx context.Context, o *Options, res *Result) (
 			return creds, err
 		}
 		creds.KnownHosts = kh
+		for _, fp := range HostKeyFingerprints(kh) {
+			r.IO.Success("scanned the SSH host key of %s: %s (check it against the server's published fingerprint)", o.SyncURL, fp)
+		}
 	}
 	return creds, nil
 }
