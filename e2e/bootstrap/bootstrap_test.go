@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,10 +16,12 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	gossh "golang.org/x/crypto/ssh"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tether-gitops/tether/e2e/harness"
@@ -76,8 +80,14 @@ func getSecret(t *testing.T, ns, name string) *corev1.Secret {
 // assertSynced checks that the sync objects are Ready at the branch's head.
 func assertSynced(t *testing.T, ns, bare string) (string, *sourcev1.GitRepository) {
 	t.Helper()
-	head := gitserver.Git(t, bare, "rev-parse", "main")
-	rev := "main@sha1:" + head
+	return assertSyncedAt(t, ns, bare, "main")
+}
+
+// assertSyncedAt checks that the sync objects are Ready at branch's head.
+func assertSyncedAt(t *testing.T, ns, bare, branch string) (string, *sourcev1.GitRepository) {
+	t.Helper()
+	head := gitserver.Git(t, bare, "rev-parse", branch)
+	rev := branch + "@sha1:" + head
 	repo := harness.Get(t, cluster, &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: syncName}})
 	if !meta.IsReady(repo) || !repo.Status.Artifact.HasRevision(rev) {
 		t.Errorf("GitRepository not Ready at %s: %s", rev, harness.Conditions(repo))
@@ -87,7 +97,7 @@ func assertSynced(t *testing.T, ns, bare string) (string, *sourcev1.GitRepositor
 		t.Errorf("Kustomization not Ready at %s (applied %q): %s", rev, ks.Status.LastAppliedRevision, harness.Conditions(ks))
 	}
 	for _, f := range []string{"components.yaml", "sync.yaml", "kustomization.yaml"} {
-		if _, err := gitserver.RunGit(bare, "cat-file", "-e", "main:"+systemDir+"/"+f); err != nil {
+		if _, err := gitserver.RunGit(bare, "cat-file", "-e", branch+":"+systemDir+"/"+f); err != nil {
 			t.Errorf("%s/%s is not in the repository: %v", systemDir, f, err)
 		}
 	}
@@ -154,14 +164,29 @@ func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
 		}
 	})
 
-	t.Run("a commit to components.yaml changes the cluster", func(t *testing.T) {
+	t.Run("a commit to components.yaml changes the installation", func(t *testing.T) {
 		gitserver.Git(t, repo.Work, "pull", "-q", "origin", "main")
-		components, err := os.ReadFile(filepath.Join(repo.Work, systemDir, "components.yaml"))
+		data, err := os.ReadFile(filepath.Join(repo.Work, systemDir, "components.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
+		components := string(data)
+		if n := strings.Count(components, "--log-level=info"); n != 1 {
+			t.Fatalf("components.yaml has %d --log-level=info args, want 1", n)
+		}
+		components = strings.Replace(components, "--log-level=info", "--log-level=debug", 1)
 		cm := "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: managed-from-git\n  namespace: " + ns + "\ndata:\n  a: b\n"
-		repo.Commit(t, map[string]string{systemDir + "/components.yaml": string(components) + cm}, "add a ConfigMap")
+		repo.Commit(t, map[string]string{systemDir + "/components.yaml": components + cm}, "debug logs, and a ConfigMap")
+		waitFor(t, "the reconciler Deployment to log at debug level", func() error {
+			args := reconcilerArgs(t, ns)
+			if !slices.Contains(args, "--log-level=debug") {
+				return errorf("args %v", args)
+			}
+			return nil
+		})
+		if args := reconcilerArgs(t, ns); slices.Contains(args, "--log-level=info") {
+			t.Errorf("the old --log-level is still there: %v", args)
+		}
 		waitFor(t, "ConfigMap applied from Git", func() error {
 			return cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "managed-from-git"}, &corev1.ConfigMap{})
 		})
@@ -169,7 +194,9 @@ func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
 
 	t.Run("a new version upgrades through Git", func(t *testing.T) {
 		before := gitserver.Git(t, repo.Bare, "rev-parse", "main")
-		mustSucceed(t, harness.Tether(t, cluster, append(args, "--version", "v0.0.2-e2e")...))
+		states := watchReconcilerDeployment(t, ns)
+		res := harness.Tether(t, cluster, append(args, "--version", "v0.0.2-e2e")...)
+		mustSucceed(t, res)
 		after, _ := assertSynced(t, ns, repo.Bare)
 		if after == before {
 			t.Fatal("a new version did not commit")
@@ -185,6 +212,23 @@ func TestBootstrapGit_HTTPBasicAuth(t *testing.T) {
 		}
 		if v := d.Labels[manifestgen.VersionLabel]; v != "v0.0.2-e2e" {
 			t.Errorf("Deployment version label = %q", v)
+		}
+		// The CLI and the reconciler share a field manager, so managedFields
+		// cannot tell who wrote the new version; the Kustomization's owner
+		// labels can: the reconciler adds them to what it applies, the CLI
+		// does not. Every state of the Deployment at the new version must
+		// carry them, from the first one on.
+		if strings.Contains(res.Stderr, "installing components") {
+			t.Errorf("the CLI installed the components itself:\n%s", res.Stderr)
+		}
+		for _, d := range states.until(t, func(d *appsv1.Deployment) bool { return d.Labels[manifestgen.VersionLabel] == "v0.0.2-e2e" }) {
+			if d.Labels[manifestgen.VersionLabel] == "v0.0.2-e2e" && d.Labels[kustomizev1.NameLabel] != syncName {
+				t.Fatalf("the new version was applied by the CLI, not by the Kustomization (resourceVersion %s, labels %v)",
+					d.ResourceVersion, d.Labels)
+			}
+		}
+		if args := reconcilerArgs(t, ns); !slices.Contains(args, "--log-level=info") {
+			t.Errorf("bootstrap rewrote components.yaml but the Deployment args are %v", args)
 		}
 		// Bootstrap rewrote components.yaml, so the ConfigMap added by hand is pruned.
 		waitFor(t, "ConfigMap pruned", func() error {
@@ -245,6 +289,9 @@ func TestBootstrapGit_SSHGeneratedKeyIsKeptAndReused(t *testing.T) {
 	if !strings.Contains(res.Stdout, "deploy key: ssh-ed25519 ") {
 		t.Errorf("the public key is not printed:\n%s", res.Stdout)
 	}
+	if fp := gossh.FingerprintSHA256(srv.HostKey()); !strings.Contains(res.Stderr, fp) {
+		t.Errorf("the scanned host key's fingerprint %s is not printed:\n%s", fp, res.Stderr)
+	}
 	secret := getSecret(t, ns, "tether-system")
 	pub := strings.TrimSpace(string(secret.Data["identity.pub"]))
 	if !strings.Contains(res.Stdout, pub) {
@@ -295,6 +342,9 @@ func TestBootstrapGitHub_CreatesRepositoryWithTeamAndDeployKey(t *testing.T) {
 		t.Fatalf("deploy keys: %+v", r.Keys)
 	}
 	head, src := assertSynced(t, ns, gh.bare("acme", "fleet"))
+	if edits := gh.repoEdits(); len(edits) != 0 {
+		t.Errorf("the repository was edited although main is its default branch: %v", edits)
+	}
 	if !strings.HasPrefix(src.Spec.URL, "ssh://") {
 		t.Errorf("the cluster does not pull over SSH: %s", src.Spec.URL)
 	}
@@ -341,14 +391,22 @@ func TestBootstrapGitHub_TokenAuthForAPersonalRepository(t *testing.T) {
 	gh := newGitHub(t, token, "octo", nil, nil)
 	t.Setenv("GITHUB_TOKEN", token)
 	args := append([]string{"bootstrap", "github", "--hostname", gh.URL(), "--owner", "octo", "--personal",
-		"--repository", "fleet", "--token-auth"}, common(ns)...)
+		"--repository", "fleet", "--token-auth", "--branch", "prod"}, common(ns)...)
 
 	mustSucceed(t, harness.Tether(t, cluster, args...))
 	r := gh.repo("octo/fleet")
 	if r == nil || r.OwnerType != "User" || len(r.Keys) != 0 {
 		t.Fatalf("repository: %+v", r)
 	}
-	_, src := assertSynced(t, ns, gh.bare("octo", "fleet"))
+	_, src := assertSyncedAt(t, ns, gh.bare("octo", "fleet"), "prod")
+	// GitHub created the repository with its own default branch (main); the
+	// first push does not change it, bootstrap does.
+	if def := gitserver.Git(t, gh.bare("octo", "fleet"), "symbolic-ref", "--short", "HEAD"); def != "prod" {
+		t.Errorf("default branch = %s, want prod (edits %v)", def, gh.repoEdits())
+	}
+	if edits := gh.repoEdits(); !slices.Equal(edits, []string{"default_branch=prod"}) {
+		t.Errorf("repository edits: %v", edits)
+	}
 	if src.Spec.URL != gh.URL()+"/octo/fleet.git" {
 		t.Errorf("GitRepository url = %s", src.Spec.URL)
 	}
@@ -382,6 +440,33 @@ func TestBootstrapGitHub_BadTokenCreatesNothing(t *testing.T) {
 	}
 }
 
+func TestBootstrapGitHub_TokenWithoutScopesCreatesNothing(t *testing.T) {
+	ns := "boot-gh-scopes"
+	gh := newGitHub(t, "the-full-token", "octo", []string{"acme"}, nil)
+	gh.readToken = "ghp_read_only_token"
+	t.Setenv("GITHUB_TOKEN", gh.readToken)
+	res := harness.Tether(t, cluster, append([]string{"bootstrap", "github", "--hostname", gh.URL(), "--owner", "acme",
+		"--repository", "fleet"}, common(ns)...)...)
+	if res.ExitCode != 1 {
+		t.Fatalf("exit %d, want 1\nstderr:\n%s", res.ExitCode, res.Stderr)
+	}
+	for _, want := range []string{"creating repository acme/fleet", "403", "Resource not accessible by personal access token", "repo scope"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("the error does not say %q:\n%s", want, res.Stderr)
+		}
+	}
+	if strings.Contains(res.Stdout+res.Stderr, gh.readToken) {
+		t.Error("the token was printed")
+	}
+	if gh.creations() != 0 || gh.repo("acme/fleet") != nil {
+		t.Error("a repository was created")
+	}
+	err := cluster.Client.Get(context.Background(), client.ObjectKey{Name: ns}, &corev1.Namespace{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("the cluster was changed: namespace %s: %v", ns, err)
+	}
+}
+
 func TestBootstrapGitHub_RefusesANonEmptyRepositoryThatIsNotOurs(t *testing.T) {
 	ns := "boot-gh-foreign"
 	const token = "ghp_foreign_token"
@@ -394,8 +479,13 @@ func TestBootstrapGitHub_RefusesANonEmptyRepositoryThatIsNotOurs(t *testing.T) {
 	if res.ExitCode != 1 {
 		t.Fatalf("exit %d, want 1", res.ExitCode)
 	}
+	// The stand-in, like GitHub shortly after a push, reports size 0: the
+	// refusal must come from the Git server's refs.
 	if !strings.Contains(res.Stderr, "--force") || !strings.Contains(res.Stderr, "not empty") {
 		t.Errorf("the error does not explain the refusal:\n%s", res.Stderr)
+	}
+	if edits := gh.repoEdits(); len(edits) != 0 {
+		t.Errorf("the repository was edited: %v", edits)
 	}
 	if got := gitserver.Git(t, gh.bare("acme", "legacy"), "rev-parse", "main"); got != head {
 		t.Error("the repository was written to")
@@ -403,6 +493,69 @@ func TestBootstrapGitHub_RefusesANonEmptyRepositoryThatIsNotOurs(t *testing.T) {
 	if r := gh.repo("acme/legacy"); len(r.Keys) != 0 {
 		t.Error("a deploy key was registered")
 	}
+}
+
+// reconcilerArgs returns the args of the running reconciler Deployment.
+func reconcilerArgs(t *testing.T, ns string) []string {
+	t.Helper()
+	var d appsv1.Deployment
+	if err := cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: manifestgen.DeploymentName}, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Spec.Template.Spec.Containers) == 0 {
+		t.Fatal("the reconciler Deployment has no container")
+	}
+	return d.Spec.Template.Spec.Containers[0].Args
+}
+
+// deploymentStates records every state of the reconciler Deployment that a
+// watch sees, in order.
+type deploymentStates struct {
+	mu     sync.Mutex
+	states []*appsv1.Deployment
+}
+
+func watchReconcilerDeployment(t *testing.T, ns string) *deploymentStates {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w, err := cs.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{
+		FieldSelector: "metadata.name=" + manifestgen.DeploymentName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	s := &deploymentStates{}
+	go func() {
+		for ev := range w.ResultChan() {
+			if d, ok := ev.Object.(*appsv1.Deployment); ok {
+				s.mu.Lock()
+				s.states = append(s.states, d)
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return s
+}
+
+// until waits for a state that matches and returns the states seen so far.
+func (s *deploymentStates) until(t *testing.T, match func(*appsv1.Deployment) bool) []*appsv1.Deployment {
+	t.Helper()
+	var seen []*appsv1.Deployment
+	waitFor(t, "the watch to see the Deployment change", func() error {
+		s.mu.Lock()
+		seen = slices.Clone(s.states)
+		s.mu.Unlock()
+		if slices.ContainsFunc(seen, match) {
+			return nil
+		}
+		return errorf("%d states seen, none matches", len(seen))
+	})
+	return seen
 }
 
 func writeFile(t *testing.T, p string, data []byte) {

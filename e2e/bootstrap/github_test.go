@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,14 +29,18 @@ type gitHub struct {
 	ssh   *gitserver.SSHServer
 	root  string
 	token string
-	user  string
-	orgs  map[string]bool
-	teams map[string]bool // "org/team"
+	// readToken is a second token that may only read, like a token
+	// without the repo scope: GitHub answers its writes with 403.
+	readToken string
+	user      string
+	orgs      map[string]bool
+	teams     map[string]bool // "org/team"
 
 	mu      sync.Mutex
 	repos   map[string]*ghRepo // "owner/name"
 	nextID  int64
-	creates int // successful POSTs of repositories
+	creates int      // successful POSTs of repositories
+	edits   []string // the fields changed by PATCHes of repositories
 }
 
 type ghRepo struct {
@@ -69,6 +74,7 @@ func newGitHub(t *testing.T, token, user string, orgs, teams []string) *gitHub {
 	api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, g.auth(h)) }
 	api("GET /api/v3/user", g.getUser)
 	api("GET /api/v3/repos/{owner}/{repo}", g.getRepo)
+	api("PATCH /api/v3/repos/{owner}/{repo}", g.editRepo)
 	api("POST /api/v3/user/repos", g.createRepo)
 	api("POST /api/v3/orgs/{org}/repos", g.createRepo)
 	api("GET /api/v3/repos/{owner}/{repo}/contents/{path...}", g.getContents)
@@ -102,8 +108,13 @@ func (g *gitHub) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := r.Header.Get("Authorization")
 		tok := strings.TrimPrefix(strings.TrimPrefix(got, "Bearer "), "token ")
-		if got == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(g.token)) != 1 {
+		readOnly := g.readToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(g.readToken)) == 1
+		if got == "" || !readOnly && subtle.ConstantTimeCompare([]byte(tok), []byte(g.token)) != 1 {
 			ghError(w, http.StatusUnauthorized, "Bad credentials")
+			return
+		}
+		if readOnly && r.Method != http.MethodGet {
+			ghError(w, http.StatusForbidden, "Resource not accessible by personal access token")
 			return
 		}
 		h(w, r)
@@ -128,10 +139,13 @@ func (g *gitHub) getUser(w http.ResponseWriter, _ *http.Request) {
 
 func (g *gitHub) bare(owner, name string) string { return filepath.Join(g.root, owner, name+".git") }
 
+// repoJSON answers a repository as GitHub does. Its size is always 0: GitHub
+// computes it some time after a push, so it says nothing of whether the
+// repository is empty. The default branch is the bare repository's HEAD.
 func (g *gitHub) repoJSON(r *ghRepo) map[string]any {
-	size := 0
-	if out, err := exec.Command("git", "-C", g.bare(r.Owner, r.Name), "for-each-ref", "--count=1").Output(); err == nil && len(out) > 0 {
-		size = 1
+	def := "main"
+	if out, err := exec.Command("git", "-C", g.bare(r.Owner, r.Name), "symbolic-ref", "--short", "HEAD").Output(); err == nil {
+		def = strings.TrimSpace(string(out))
 	}
 	full := r.Owner + "/" + r.Name
 	return map[string]any{
@@ -140,8 +154,8 @@ func (g *gitHub) repoJSON(r *ghRepo) map[string]any {
 		"html_url":       g.srv.URL + "/" + full,
 		"clone_url":      g.srv.URL + "/" + full + ".git",
 		"ssh_url":        g.ssh.URL(full),
-		"default_branch": "main",
-		"size":           size,
+		"default_branch": def,
+		"size":           0,
 	}
 }
 
@@ -159,6 +173,36 @@ func (g *gitHub) getRepo(w http.ResponseWriter, r *http.Request) {
 	if repo := g.lookup(w, r); repo != nil {
 		writeJSON(w, http.StatusOK, g.repoJSON(repo))
 	}
+}
+
+// editRepo implements the default_branch field of PATCH /repos/{owner}/{repo}:
+// GitHub refuses a branch that does not exist.
+func (g *gitHub) editRepo(w http.ResponseWriter, r *http.Request) {
+	repo := g.lookup(w, r)
+	if repo == nil {
+		return
+	}
+	var req struct {
+		DefaultBranch *string `json:"default_branch"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		ghError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	if req.DefaultBranch != nil {
+		bare := g.bare(repo.Owner, repo.Name)
+		ref := "refs/heads/" + *req.DefaultBranch
+		if _, err := gitserver.RunGit(bare, "rev-parse", "--verify", "-q", ref); err != nil {
+			ghError(w, http.StatusUnprocessableEntity, "Validation Failed",
+				map[string]string{"resource": "Repository", "code": "invalid", "field": "default_branch"})
+			return
+		}
+		gitserver.Git(g.t, bare, "symbolic-ref", "HEAD", ref)
+		g.mu.Lock()
+		g.edits = append(g.edits, "default_branch="+*req.DefaultBranch)
+		g.mu.Unlock()
+	}
+	writeJSON(w, http.StatusOK, g.repoJSON(repo))
 }
 
 func (g *gitHub) createRepo(w http.ResponseWriter, r *http.Request) {
@@ -305,6 +349,12 @@ func (g *gitHub) repo(full string) *ghRepo {
 		c.Teams[k] = v
 	}
 	return &c
+}
+
+func (g *gitHub) repoEdits() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.edits)
 }
 
 func (g *gitHub) creations() int {

@@ -101,6 +101,7 @@ func TestCreateSecretGit_SSHKeyPairAndScannedKnownHosts(t *testing.T) {
 	reconciler.LogOnFailure(t)
 
 	res := tether(t, 0, "create", "secret", "git", "app-ssh", "-n", ns, "--url", srv.URL("app"))
+	mustContain(t, "stderr", res.Stderr, "ssh-ed25519 "+gossh.FingerprintSHA256(srv.HostKey()))
 	pub, _, _, _, err := gossh.ParseAuthorizedKey([]byte(strings.TrimSpace(res.Stdout)))
 	if err != nil {
 		t.Fatalf("stdout is not a public key: %v\n%s", err, res.Stdout)

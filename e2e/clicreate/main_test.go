@@ -1,7 +1,8 @@
 // Package clicreate drives the built tether binary against a real control
 // plane with the reconciler running and real git servers on 127.0.0.1:
 // create (sources, Kustomizations, Secrets for HTTPS and SSH), tree, trace,
-// events, logs and validate.
+// events, logs and validate; the create → get → suspend → resume loop and
+// reconcile helmrelease --force/--reset, which need the nodes below.
 package clicreate
 
 import (

@@ -2,7 +2,8 @@
 // from a Git repository: it writes the install manifests (components.yaml)
 // and the sync manifests (a GitRepository and a Kustomization, sync.yaml)
 // under <path>/tether-system/, commits and pushes them if they changed,
-// installs the components, creates the auth Secret, applies the sync
+// installs the components (first bootstrap only: afterwards the reconciler
+// applies them from Git), creates the auth Secret, applies the sync
 // manifests and waits until the cluster runs the pushed commit.
 //
 // Running it again with the same options changes nothing: the files are
@@ -18,8 +19,10 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -180,9 +183,21 @@ func (r *Runner) Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 
-	r.IO.Step("installing components in %s", ns)
-	if err := o.Install(ctx, m.Components); err != nil {
+	// A cluster that already runs from the repository is upgraded through
+	// Git: the reconciler applies the pushed components, as it would a
+	// commit pushed by hand, so that the repository stays the one source.
+	// Only a first bootstrap (or a broken one) installs them directly.
+	managed, why, err := r.managedFromGit(ctx, ns)
+	if err != nil {
 		return nil, err
+	}
+	if managed {
+		r.IO.Success("the reconciler in %s applies the components from Git", ns)
+	} else {
+		r.IO.Step("installing components in %s (%s)", ns, why)
+		if err := o.Install(ctx, m.Components); err != nil {
+			return nil, err
+		}
 	}
 
 	if secretName != "" {
@@ -205,6 +220,33 @@ func (r *Runner) Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	r.IO.Success("bootstrap finished: the cluster runs %s", res.Revision)
 	return res, nil
+}
+
+// managedFromGit tells whether the cluster is bootstrapped: its sync
+// GitRepository and Kustomization exist and the reconciler is available to
+// apply what is pushed. Otherwise it says what is missing.
+func (r *Runner) managedFromGit(ctx context.Context, ns string) (bool, string, error) {
+	key := client.ObjectKey{Namespace: ns, Name: SyncName}
+	for _, obj := range []client.Object{&sourcev1.GitRepository{}, &kustomizev1.Kustomization{}} {
+		err := r.Client.Get(ctx, key, obj)
+		switch {
+		case apierrors.IsNotFound(err) || apimeta.IsNoMatchError(err):
+			return false, "first bootstrap", nil
+		case err != nil:
+			return false, "", fmt.Errorf("reading the sync objects %s/%s: %w", ns, SyncName, err)
+		}
+	}
+	var d appsv1.Deployment
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: manifestgen.DeploymentName}, &d)
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, "the reconciler Deployment is missing", nil
+	case err != nil:
+		return false, "", fmt.Errorf("reading Deployment %s/%s: %w", ns, manifestgen.DeploymentName, err)
+	case d.Status.AvailableReplicas == 0:
+		return false, "the reconciler is not available", nil
+	}
+	return true, "", nil
 }
 
 // syncCredentials completes the cluster's credentials: an SSH key (given,
@@ -246,6 +288,9 @@ func (r *Runner) syncCredentials(ctx context.Context, o *Options, res *Result) (
 			return creds, err
 		}
 		creds.KnownHosts = kh
+		for _, fp := range HostKeyFingerprints(kh) {
+			r.IO.Success("scanned the SSH host key of %s: %s (check it against the server's published fingerprint)", o.SyncURL, fp)
+		}
 	}
 	return creds, nil
 }

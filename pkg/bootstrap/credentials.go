@@ -232,3 +232,21 @@ func ScanKnownHosts(ctx context.Context, rawURL string) ([]byte, error) {
 	}
 	return []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostKey) + "\n"), nil
 }
+
+// HostKeyFingerprints returns "<type> SHA256:<hash>" for each key of a
+// known_hosts file, as `ssh-keygen -lf` prints them: a key scanned on first
+// contact is trusted only once its fingerprint matches the one the server's
+// operator publishes (GitHub, GitLab and others list theirs).
+func HostKeyFingerprints(knownHosts []byte) []string {
+	var out []string
+	rest := knownHosts
+	for len(rest) > 0 {
+		_, _, key, _, next, err := gossh.ParseKnownHosts(rest)
+		if err != nil {
+			break
+		}
+		out = append(out, key.Type()+" "+gossh.FingerprintSHA256(key))
+		rest = next
+	}
+	return out
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // Author signs bootstrap commits.
@@ -92,6 +93,30 @@ func Clone(ctx context.Context, rawURL, branch string, creds Credentials) (*Chec
 		_ = os.RemoveAll(dir)
 		return nil, cloneError(rawURL, err)
 	}
+}
+
+// RemoteEmpty tells whether the repository at rawURL has no refs at all
+// (like `git ls-remote` printing nothing). It asks the Git server itself,
+// since what a hosting API says (GitHub's size) may lag behind a push.
+func RemoteEmpty(ctx context.Context, rawURL string, creds Credentials) (bool, error) {
+	auth, err := creds.authMethod(rawURL)
+	if err != nil {
+		return false, err
+	}
+	remote := gogit.NewRemote(memory.NewStorage(), &gitconfig.RemoteConfig{Name: "origin", URLs: []string{rawURL}})
+	refs, err := remote.ListContext(ctx, &gogit.ListOptions{Auth: auth, CABundle: creds.CAFile})
+	switch {
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		return true, nil
+	case err != nil:
+		return false, cloneError(rawURL, err)
+	}
+	for _, r := range refs {
+		if r.Type() == plumbing.HashReference && !r.Hash().IsZero() {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func isRefNotFound(err error) bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tether-gitops/tether/pkg/bootstrap"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
 	"github.com/tether-gitops/tether/pkg/iostreams"
 	"github.com/tether-gitops/tether/pkg/provider/github"
@@ -124,18 +125,27 @@ func (f *fakeGitHub) HasFile(_ context.Context, _, _, _, p string) (bool, error)
 
 func TestGitHubRun_RefusesAForeignRepositoryBeforeChangingAnything(t *testing.T) {
 	io, _, _, _ := iostreams.Test()
-	fake := &fakeGitHub{repo: &github.Repository{Owner: "acme", Name: "fleet", Empty: false}}
+	// GitHub may report size 0 for a repository that has commits (it
+	// computes the size later): emptiness comes from the Git server.
+	fake := &fakeGitHub{repo: &github.Repository{Owner: "acme", Name: "fleet", CloneURL: "https://h/acme/fleet.git"}}
 	o := &GitHubOptions{
 		CommonOptions: CommonOptions{Factory: cmdutil.New(io), IO: io, Branch: "main", Path: "clusters/prod", Version: "v1.0.0"},
 		Owner:         "acme", Repository: "fleet",
 		Getenv:      func(string) string { return "tok" },
 		NewProvider: func(string, string) (github.Provider, error) { return fake, nil },
+		RemoteEmpty: func(_ context.Context, url string, creds bootstrap.Credentials) (bool, error) {
+			fake.calls = append(fake.calls, "ls-remote "+url)
+			if creds.Password != "tok" {
+				t.Errorf("ls-remote without the token")
+			}
+			return false, nil
+		},
 	}
 	err := o.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("err = %v", err)
 	}
-	want := []string{"user", "get", "has clusters/prod/tether-system/kustomization.yaml"}
+	want := []string{"user", "get", "ls-remote https://h/acme/fleet.git", "has clusters/prod/tether-system/kustomization.yaml"}
 	if strings.Join(fake.calls, ",") != strings.Join(want, ",") {
 		t.Errorf("calls = %v, want %v", fake.calls, want)
 	}

@@ -35,6 +35,9 @@ type GitHubOptions struct {
 	Getenv func(string) string
 	// NewProvider builds the GitHub client (github.New; tests replace it).
 	NewProvider func(token, hostname string) (github.Provider, error)
+	// RemoteEmpty tells whether a repository has no refs
+	// (bootstrap.RemoteEmpty; tests replace it).
+	RemoteEmpty func(ctx context.Context, url string, creds bootstrap.Credentials) (bool, error)
 
 	teams []teamGrant
 }
@@ -52,6 +55,7 @@ func NewCmdGitHub(f *cmdutil.Factory, runF func(*GitHubOptions) error) *cobra.Co
 		NewProvider: func(token, hostname string) (github.Provider, error) {
 			return github.New(token, hostname)
 		},
+		RemoteEmpty: bootstrap.RemoteEmpty,
 	}
 	cmd := &cobra.Command{
 		Use:   "github",
@@ -145,7 +149,15 @@ func (o *GitHubOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("--personal: the token belongs to %s, not %s", login, o.Owner)
 	}
 	full := o.Owner + "/" + o.Repository
+	ca, err := o.caBundle()
+	if err != nil {
+		return err
+	}
+	pushCreds := bootstrap.Credentials{Username: "git", Password: token, CAFile: ca}
 
+	// empty: the repository has no commits yet, so its default branch is
+	// ours to choose.
+	empty := false
 	repo, err := p.GetRepo(ctx, o.Owner, o.Repository)
 	switch {
 	case errors.Is(err, github.ErrNotFound):
@@ -158,11 +170,17 @@ func (o *GitHubOptions) Run(ctx context.Context) error {
 			return err
 		}
 		o.IO.Success("created %s", full)
+		empty = true
 	case err != nil:
 		return err
 	default:
 		o.IO.Success("repository %s exists", full)
-		if !repo.Empty && !o.Force {
+		// GitHub computes a repository's size some time after a push, so
+		// ask the Git server whether it has any ref.
+		if empty, err = o.RemoteEmpty(ctx, repo.CloneURL, pushCreds); err != nil {
+			return err
+		}
+		if !empty && !o.Force {
 			dir, _ := bootstrap.CleanPath(o.Path)
 			marker := path.Join(bootstrap.SystemPath(dir), bootstrap.KustomizationFile)
 			ours, err := p.HasFile(ctx, o.Owner, o.Repository, o.Branch, marker)
@@ -187,12 +205,8 @@ func (o *GitHubOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ca, err := o.caBundle()
-	if err != nil {
-		return err
-	}
 	bo.URL = repo.CloneURL
-	bo.Credentials = bootstrap.Credentials{Username: "git", Password: token, CAFile: ca}
+	bo.Credentials = pushCreds
 	if o.TokenAuth {
 		bo.SyncURL = repo.CloneURL
 		creds := bo.Credentials
@@ -208,8 +222,32 @@ func (o *GitHubOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.Run(ctx, bo)
-	return err
+	if _, err := r.Run(ctx, bo); err != nil {
+		return err
+	}
+	if empty {
+		return o.ensureDefaultBranch(ctx, p)
+	}
+	return nil
+}
+
+// ensureDefaultBranch makes --branch the default branch of a repository
+// whose first commit bootstrap pushed: GitHub keeps the default it chose at
+// creation (the account's setting), which need not be --branch. A
+// repository that had commits keeps its owner's choice.
+func (o *GitHubOptions) ensureDefaultBranch(ctx context.Context, p github.Provider) error {
+	repo, err := p.GetRepo(ctx, o.Owner, o.Repository)
+	if err != nil {
+		return err
+	}
+	if repo.DefaultBranch == o.Branch {
+		return nil
+	}
+	if err := p.SetDefaultBranch(ctx, o.Owner, o.Repository, o.Branch); err != nil {
+		return err
+	}
+	o.IO.Success("%s is the default branch of %s/%s", o.Branch, o.Owner, o.Repository)
+	return nil
 }
 
 // ensureDeployKey registers pub unless the repository already has it.

@@ -1,7 +1,10 @@
 package create
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -211,6 +215,33 @@ func TestCreateSecretGit_SSHGeneratesAKeyPairAndPrintsThePublicKey(t *testing.T)
 	}
 	if strings.Contains(out, "ssh-ed25519 AAAA") && strings.Count(out, "ssh-ed25519") != 2 {
 		t.Errorf("want the public key once in identity.pub and the host key once:\n%s", out)
+	}
+}
+
+// The user can check a key scanned on first contact: its SHA256
+// fingerprint, as ssh-keygen -l prints it, is on stderr.
+func TestCreateSecretGit_PrintsTheScannedHostKeyFingerprint(t *testing.T) {
+	pk, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostKey, err := gossh.NewPublicKey(pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *Options
+	if _, _, err := execute(t, func(o *Options) error { got = o; return nil }, "secret", "git", "s", "--url=ssh://git@git.example.com:2222/org/app"); err != nil {
+		t.Fatal(err)
+	}
+	got.ScanHostKeys = func(_ context.Context, addr string) ([]byte, error) {
+		return []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostKey) + "\n"), nil
+	}
+	if _, err := got.Objects(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stderr := got.IO.ErrOut.(*bytes.Buffer).String()
+	if want := "host key of git.example.com:2222: ssh-ed25519 " + gossh.FingerprintSHA256(hostKey); !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }
 

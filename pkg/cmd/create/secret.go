@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/tether-gitops/tether/pkg/bootstrap"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
 )
 
@@ -125,6 +126,9 @@ func newCmdSecretGit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comma
 			knownHosts, err := o.ScanHostKeys(ctx, addr)
 			if err != nil {
 				return nil, err
+			}
+			for _, fp := range bootstrap.HostKeyFingerprints(knownHosts) {
+				o.IO.Success("host key of %s: %s (check it against the server's published fingerprint)", addr, fp)
 			}
 			data[keyIdentity], data[keyIdentityPub], data[keyKnownHosts] = identity, pub, knownHosts
 			if password != "" {

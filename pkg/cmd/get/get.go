@@ -115,7 +115,7 @@ func leaf(f *cmdutil.Factory, runF func(*Options) error, use string, aliases []s
 	}
 	cmd.Flags().BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "list the objects of all namespaces")
 	cmd.Flags().StringVar(&opts.StatusSelector, "status-selector", "", "show only objects whose condition has this status, as type=status (e.g. ready=false)")
-	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "after listing, print objects again as they change")
+	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "after listing, print objects again as they change, and once more when deleted (MESSAGE (deleted) in a table)")
 	opts.PrintFlags.AddFlags(cmd)
 	cmd.Flags().Lookup("output").Usage = "output format: wide, yaml, json, name (or the templates of kubectl: jsonpath=..., go-template=...)"
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"wide", "yaml", "json", "name"}, cobra.ShellCompDirectiveNoFileComp))
@@ -197,12 +197,13 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 
 	found := map[*kinds.Kind][]kinds.Object{}
-	total := 0
+	total, existing := 0, 0
 	for _, k := range o.Kinds {
 		objs, err := o.list(ctx, c, k, ns)
 		if err != nil {
 			return err
 		}
+		existing += len(objs)
 		for _, obj := range objs {
 			w.seen[key(k, obj)] = obj.GetResourceVersion()
 			if matches(obj, condType, status) {
@@ -211,10 +212,11 @@ func (o *Options) Run(ctx context.Context) error {
 			}
 		}
 	}
-	if total == 0 && !o.Watch {
-		if o.Name != "" {
-			return kinds.NotFound(o.Kinds[0], ns, o.Name)
-		}
+	// A named object that does not exist is an error; one that exists but
+	// does not pass --status-selector is, as with kubectl's selectors, just
+	// nothing to print.
+	if existing == 0 && o.Name != "" && !o.Watch {
+		return kinds.NotFound(o.Kinds[0], ns, o.Name)
 	}
 	if total == 0 {
 		if ns == "" {
@@ -259,8 +261,9 @@ func (o *Options) list(ctx context.Context, c client.Client, k *kinds.Kind, ns s
 // ctx ends.
 func (o *Options) watch(ctx context.Context, c client.WithWatch, ns string, w *writer, condType string, status metav1.ConditionStatus) error {
 	type event struct {
-		k   *kinds.Kind
-		obj kinds.Object
+		k       *kinds.Kind
+		obj     kinds.Object
+		deleted bool
 	}
 	events := make(chan event)
 	errs := make(chan error, len(o.Kinds))
@@ -268,9 +271,9 @@ func (o *Options) watch(ctx context.Context, c client.WithWatch, ns string, w *w
 	defer cancel()
 	for _, k := range o.Kinds {
 		go func() {
-			errs <- watchKind(ctx, c, k, ns, o.Name, func(obj kinds.Object) {
+			errs <- watchKind(ctx, c, k, ns, o.Name, func(obj kinds.Object, deleted bool) {
 				select {
-				case events <- event{k, obj}:
+				case events <- event{k, obj, deleted}:
 				case <-ctx.Done():
 				}
 			})
@@ -288,6 +291,13 @@ func (o *Options) watch(ctx context.Context, c client.WithWatch, ns string, w *w
 			if !matches(ev.obj, condType, status) {
 				continue
 			}
+			if ev.deleted {
+				delete(w.seen, key(ev.k, ev.obj))
+				if err := w.printDeleted(ev.k, ev.obj); err != nil {
+					return err
+				}
+				continue
+			}
 			if w.seen[key(ev.k, ev.obj)] == ev.obj.GetResourceVersion() {
 				continue
 			}
@@ -299,9 +309,10 @@ func (o *Options) watch(ctx context.Context, c client.WithWatch, ns string, w *w
 	}
 }
 
-// watchKind calls changed for every object of k that is added or modified,
-// starting the watch again when the server closes it, until ctx ends.
-func watchKind(ctx context.Context, c client.WithWatch, k *kinds.Kind, ns, name string, changed func(kinds.Object)) error {
+// watchKind calls changed for every object of k that is added, modified or
+// deleted (with its last state), starting the watch again when the server
+// closes it, until ctx ends.
+func watchKind(ctx context.Context, c client.WithWatch, k *kinds.Kind, ns, name string, changed func(obj kinds.Object, deleted bool)) error {
 	opts := []client.ListOption{}
 	if ns != "" {
 		opts = append(opts, client.InNamespace(ns))
@@ -315,12 +326,12 @@ func watchKind(ctx context.Context, c client.WithWatch, k *kinds.Kind, ns, name 
 			return fmt.Errorf("watching %s: %w", k.Kind, err)
 		}
 		for ev := range wi.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
+			if ev.Type != watch.Added && ev.Type != watch.Modified && ev.Type != watch.Deleted {
 				continue
 			}
 			if obj, ok := ev.Object.(kinds.Object); ok {
 				k.SetType(obj)
-				changed(obj)
+				changed(obj, ev.Type == watch.Deleted)
 			}
 		}
 		wi.Stop()
@@ -398,6 +409,22 @@ func (w *writer) printAll(found map[*kinds.Kind][]kinds.Object) error {
 	return nil
 }
 
+// DeletedMessage replaces the MESSAGE of a deleted object's last row in
+// a watched table.
+const DeletedMessage = "(deleted)"
+
+// printDeleted prints the last state of a deleted object: its row marked
+// deleted in a table, the object itself in the other formats (as kubectl
+// does).
+func (w *writer) printDeleted(k *kinds.Kind, obj kinds.Object) error {
+	if !w.o.table() {
+		return w.print(k, []kinds.Object{obj})
+	}
+	row := Row(k, obj, w.o.Now())
+	row.Cells[4] = DeletedMessage
+	return w.printRows(k, []printers.Row{row})
+}
+
 func (w *writer) print(k *kinds.Kind, objs []kinds.Object) error {
 	if !w.o.table() {
 		for _, obj := range objs {
@@ -407,6 +434,14 @@ func (w *writer) print(k *kinds.Kind, objs []kinds.Object) error {
 		}
 		return nil
 	}
+	rows := make([]printers.Row, len(objs))
+	for i, obj := range objs {
+		rows[i] = Row(k, obj, w.o.Now())
+	}
+	return w.printRows(k, rows)
+}
+
+func (w *writer) printRows(k *kinds.Kind, rows []printers.Row) error {
 	p, ok := w.printers[k]
 	if !ok {
 		if w.printed > 0 {
@@ -418,10 +453,6 @@ func (w *writer) print(k *kinds.Kind, objs []kinds.Object) error {
 		}
 		p = printers.NewTablePrinter(w.o.IO.Out, columns, opts)
 		w.printers[k] = p
-	}
-	rows := make([]printers.Row, len(objs))
-	for i, obj := range objs {
-		rows[i] = Row(k, obj, w.o.Now())
 	}
 	w.printed++
 	return p.Print(rows)

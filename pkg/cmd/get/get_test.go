@@ -2,15 +2,20 @@ package get
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/cmd/internal/fixtures"
 	"github.com/tether-gitops/tether/pkg/cmd/kinds"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
@@ -152,6 +157,97 @@ func TestGet_NothingFoundIsSaidOnStderr(t *testing.T) {
 	out, errOut = run(t, c, "hr", "-A", "--status-selector", "ready=false")
 	if out != "" || errOut != "No resources found\n" {
 		t.Errorf("stdout %q, stderr %q", out, errOut)
+	}
+}
+
+func TestGet_NamedObjectThatDoesNotMatchTheSelectorIsNotAnError(t *testing.T) {
+	c := fixtures.Client(fixtures.Objects()...)
+	// podinfo exists and is Ready: like kubectl with a selector, nothing
+	// matches, which is said on stderr, and the exit code is 0.
+	out, errOut := run(t, c, "sources", "git", "podinfo", "-n", "apps", "--status-selector", "ready=false")
+	if out != "" || errOut != "No resources found in apps namespace.\n" {
+		t.Errorf("stdout %q, stderr %q", out, errOut)
+	}
+	out, _ = run(t, c, "sources", "git", "podinfo", "-n", "apps", "--status-selector", "ready=true", "-o", "name")
+	if out != "gitrepository.source.tether.dev/podinfo\n" {
+		t.Errorf("a matching named object: stdout %q", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a watch writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestGet_WatchShowsDeletions(t *testing.T) {
+	// The watch prints three states: the listed one, the one marked for
+	// deletion (the reconciler's finalizer holds it), and the deleted one.
+	for _, tc := range []struct {
+		output string
+		line   string // in every line printed for the Kustomization
+	}{
+		{"", "apps   main@sha1:"},
+		{"name", "kustomization.kustomize.tether.dev/apps"},
+	} {
+		t.Run("-o "+tc.output, func(t *testing.T) {
+			c := fixtures.Client(fixtures.Objects()...)
+			io, _, _, _ := iostreams.Test()
+			out := &lockedBuffer{}
+			io.Out = out
+			o := &Options{IO: io, Now: func() time.Time { return fixtures.Now }, Kinds: []*kinds.Kind{kinds.Kustomization},
+				Namespace: "apps", Watch: true, Client: func() (client.WithWatch, error) { return c, nil }}
+			o.PrintFlags = newPrintFlags()
+			*o.PrintFlags.OutputFormat = tc.output
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- o.Run(ctx) }()
+			waitLines(t, out, tc.line, 1)
+
+			ks := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "apps"}}
+			if err := c.Delete(t.Context(), ks); err != nil {
+				t.Fatal(err)
+			}
+			waitLines(t, out, tc.line, 2)
+			// The reconciler removes its finalizer: the object goes.
+			if err := c.Patch(t.Context(), ks, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))); err != nil {
+				t.Fatal(err)
+			}
+			waitLines(t, out, tc.line, 3)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			last := lines[len(lines)-1]
+			if tc.output == "" && (!strings.Contains(last, "(deleted)") || strings.Count(out.String(), "(deleted)") != 1) {
+				t.Errorf("the deletion is not the last row of the table:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// waitLines waits until n lines of out hold s.
+func waitLines(t *testing.T, out *lockedBuffer, s string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(out.String(), s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the output never showed %d lines with %q:\n%s", n, s, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -25,6 +25,9 @@ type Provider interface {
 	// CreateRepo creates an empty repository in org, or for the token's
 	// owner when personal is true.
 	CreateRepo(ctx context.Context, owner, name string, personal, private bool) (*Repository, error)
+	// SetDefaultBranch makes branch (which must exist) the repository's
+	// default branch.
+	SetDefaultBranch(ctx context.Context, owner, name, branch string) error
 	// HasFile reports whether path exists on branch.
 	HasFile(ctx context.Context, owner, name, branch, path string) (bool, error)
 	// AddTeam grants team (its slug) permission on owner/name in org.
@@ -42,7 +45,6 @@ type Repository struct {
 	SSHURL        string // git@host:owner/name.git
 	DefaultBranch string
 	Private       bool
-	Empty         bool // no commits (size 0)
 }
 
 // DeployKey is a repository's SSH deploy key.
@@ -125,6 +127,15 @@ func (c *Client) CreateRepo(ctx context.Context, owner, name string, personal, p
 	return toRepository(r), nil
 }
 
+// SetDefaultBranch implements Provider.
+func (c *Client) SetDefaultBranch(ctx context.Context, owner, name, branch string) error {
+	_, _, err := c.gh.Repositories.Edit(ctx, owner, name, &gh.Repository{DefaultBranch: gh.Ptr(branch)})
+	if err != nil {
+		return explain(err, fmt.Sprintf("making %s the default branch of %s/%s", branch, owner, name))
+	}
+	return nil
+}
+
 // HasFile implements Provider.
 func (c *Client) HasFile(ctx context.Context, owner, name, branch, path string) (bool, error) {
 	_, _, _, err := c.gh.Repositories.GetContents(ctx, owner, name, path, &gh.RepositoryContentGetOptions{Ref: branch})
@@ -185,7 +196,7 @@ func toRepository(r *gh.Repository) *Repository {
 	return &Repository{
 		Owner: r.GetOwner().GetLogin(), Name: r.GetName(),
 		CloneURL: r.GetCloneURL(), SSHURL: r.GetSSHURL(), DefaultBranch: r.GetDefaultBranch(),
-		Private: r.GetPrivate(), Empty: r.GetSize() == 0,
+		Private: r.GetPrivate(),
 	}
 }
 
@@ -207,7 +218,7 @@ func explain(err error, what string) error {
 	case http.StatusUnauthorized:
 		return fmt.Errorf("%s: %w", what, ErrUnauthorized)
 	case http.StatusForbidden:
-		return fmt.Errorf("%s: %w (%s): the token lacks the repo scope (or admin:org for organisations and teams)", what, ErrForbidden, msg)
+		return fmt.Errorf("%s: %w (403 %s): the token lacks the repo scope (or admin:org for organisations and teams)", what, ErrForbidden, msg)
 	case http.StatusNotFound:
 		return fmt.Errorf("%s: %w: it does not exist or the token lacks the repo scope (or admin:org) to see it", what, ErrNotFound)
 	case http.StatusUnprocessableEntity:

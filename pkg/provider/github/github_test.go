@@ -88,7 +88,7 @@ func TestCreateRepo_OrganisationOrUser(t *testing.T) {
 	if bodies[0]["private"] != true || bodies[1]["private"] != false || bodies[0]["name"] != "fleet" {
 		t.Errorf("bodies: %v", bodies)
 	}
-	if !repo.Empty || !repo.Private || repo.Owner != "acme" || repo.SSHURL != "git@h:acme/fleet.git" {
+	if repo.DefaultBranch != "main" || !repo.Private || repo.Owner != "acme" || repo.SSHURL != "git@h:acme/fleet.git" {
 		t.Errorf("repo: %+v", repo)
 	}
 }
@@ -129,6 +129,29 @@ func TestDeployKeysAndTeams(t *testing.T) {
 	}
 	if got[2] != "PUT /api/v3/orgs/acme/teams/platform/repos/acme/fleet" {
 		t.Errorf("requests: %v", got)
+	}
+}
+
+func TestSetDefaultBranch_PatchesTheRepository(t *testing.T) {
+	var got string
+	var body map[string]any
+	c := server(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.Method + " " + r.URL.Path
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if r.URL.Path == "/api/v3/repos/acme/ghost" {
+			reply(422, `{"message":"Validation Failed","errors":[{"resource":"Repository","code":"invalid","field":"default_branch"}]}`)(w, r)
+			return
+		}
+		reply(200, `{"name":"fleet","owner":{"login":"acme"},"default_branch":"prod"}`)(w, r)
+	})
+	if err := c.SetDefaultBranch(context.Background(), "acme", "fleet", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if got != "PATCH /api/v3/repos/acme/fleet" || len(body) != 1 || body["default_branch"] != "prod" {
+		t.Errorf("request: %s %v", got, body)
+	}
+	if err := c.SetDefaultBranch(context.Background(), "acme", "ghost", "prod"); err == nil || !strings.Contains(err.Error(), "default branch") {
+		t.Errorf("err = %v", err)
 	}
 }
 
