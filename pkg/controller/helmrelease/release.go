@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
@@ -34,10 +33,11 @@ func (r *Reconciler) release(ctx context.Context, hr *helmv1.HelmRelease, runner
 		verb, okReason, koReason = "install", helmv1.InstallSucceededReason, helmv1.InstallFailedReason
 	}
 	// Helm waits for the release's objects: say so now, not when it is over.
-	progress := fmt.Sprintf("Helm %s of release %s/%s with chart %s in progress", verb, runner.Namespace(), runner.Name(), d)
-	if deadline, ok := ctx.Deadline(); ok {
-		progress += fmt.Sprintf(" (timeout %s)", time.Until(deadline).Round(time.Second))
+	timeout := hr.GetUpgrade().GetTimeout(hr.GetTimeout())
+	if act == actInstall {
+		timeout = hr.GetInstall().GetTimeout(hr.GetTimeout())
 	}
+	progress := fmt.Sprintf("Helm %s of release %s/%s with chart %s in progress (timeout %s)", verb, runner.Namespace(), runner.Name(), d, timeout)
 	meta.MarkUnknown(hr, meta.ReadyCondition, meta.ProgressingReason, "%s", progress)
 	meta.MarkTrue(hr, meta.ReconcilingCondition, meta.ProgressingReason, "%s", progress)
 	if err := lifecycle.WriteStatus(ctx); err != nil {
