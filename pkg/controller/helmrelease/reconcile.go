@@ -30,6 +30,9 @@ type desired struct {
 	generation   int64
 }
 
+// origin is what a release version made for d comes from.
+func (d desired) origin() origin { return origin{ociDigest: d.ociDigest} }
+
 func (d desired) String() string {
 	return fmt.Sprintf("%s@%s", d.chart.Name(), d.chart.Metadata.Version)
 }
@@ -118,7 +121,7 @@ func (r *Reconciler) reconcile(ctx context.Context, hr *helmv1.HelmRelease) erro
 		return r.inSync(ctx, hr, runner, t, last)
 	}
 	if msg, exhausted := retriesExhausted(hr, act); exhausted {
-		r.updateHistory(hr, runner, "")
+		r.updateHistory(hr, runner, nil)
 		r.stall(hr, msg)
 		return lifecycle.RequeueAfter(lifecycle.Jitter(hr.GetInterval()))
 	}
