@@ -216,7 +216,7 @@ func (r *Reconciler) remediate(ctx context.Context, hr *helmv1.HelmRelease, runn
 
 // inSync is a reconcile with nothing to release: drift detection, then
 // Ready.
-func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, t *target, last *release.Release) error {
+func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, t *target, last *release.Release, d desired) error {
 	dd := hr.GetDriftDetection()
 	note := ""
 	if dd.MustDetectChanges() {
@@ -239,6 +239,10 @@ func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner 
 		}
 	}
 	r.updateHistory(hr, runner, nil)
+	if s := hr.Status.History.Latest(); s != nil && s.Version == last.Version && s.SpecDigest == "" {
+		// Recorded before spec digests were: decide took it as in sync.
+		s.SpecDigest = d.specDigest
+	}
 	reason := meta.ReconciliationSucceededReason
 	if c := meta.GetCondition(hr, meta.ReleasedCondition); c != nil && c.Status == metav1.ConditionTrue {
 		reason = c.Reason
@@ -249,9 +253,10 @@ func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner 
 }
 
 // origin is what a release version was made from, beyond what Helm records
-// in it: the OCI digest of the chart's artifact.
+// in it: the OCI digest of the chart's artifact, the digest of the spec
+// fields that shape the release.
 type origin struct {
-	ociDigest string
+	ociDigest, specDigest string
 }
 
 // originOf returns the origin of version of release name as status.history
@@ -266,7 +271,9 @@ func originOf(history helmv1.Snapshots, name string, version int) origin {
 	return origin{}
 }
 
-func snapshotOrigin(s *helmv1.Snapshot) origin { return origin{ociDigest: s.OCIDigest} }
+func snapshotOrigin(s *helmv1.Snapshot) origin {
+	return origin{ociDigest: s.OCIDigest, specDigest: s.SpecDigest}
+}
 
 // updateHistory records the newest release versions in status.history. A
 // version that status.history has keeps its origin; a new one takes its
@@ -292,7 +299,7 @@ func (r *Reconciler) updateHistory(hr *helmv1.HelmRelease, runner *helm.Runner, 
 		if p := prev[rel.Version]; p != nil {
 			o = snapshotOrigin(p)
 		}
-		s.OCIDigest = o.ociDigest
+		s.OCIDigest, s.SpecDigest = o.ociDigest, o.specDigest
 		out = append(out, s)
 	}
 	hr.Status.History = out
@@ -365,11 +372,16 @@ func postRenderersDigest(hr *helmv1.HelmRelease) string {
 	if len(hr.Spec.PostRenderers) == 0 {
 		return ""
 	}
+	return helm.ValuesDigest(map[string]any{"postRenderers": postRenderers(hr)})
+}
+
+// postRenderers is spec.postRenderers as plain data, for digests.
+func postRenderers(hr *helmv1.HelmRelease) []map[string]any {
 	var m []map[string]any
 	for _, p := range hr.Spec.PostRenderers {
 		if p.Kustomize != nil {
 			m = append(m, map[string]any{"patches": p.Kustomize.Patches, "images": p.Kustomize.Images})
 		}
 	}
-	return helm.ValuesDigest(map[string]any{"postRenderers": m})
+	return m
 }

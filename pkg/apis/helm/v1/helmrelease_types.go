@@ -438,6 +438,11 @@ type HelmReleaseStatus struct {
 	// +optional
 	LastAttemptedConfigDigest string `json:"lastAttemptedConfigDigest,omitempty"`
 
+	// LastAttemptedSpecDigest is the digest of the spec fields that shape the
+	// release (see history[].specDigest) of the last attempt.
+	// +optional
+	LastAttemptedSpecDigest string `json:"lastAttemptedSpecDigest,omitempty"`
+
 	// ObservedPostRenderersDigest is the digest of spec.postRenderers of the
 	// last successful release.
 	// +optional
