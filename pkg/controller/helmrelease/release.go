@@ -260,8 +260,7 @@ type origin struct {
 }
 
 // originOf returns the origin of version of release name as status.history
-// records it; an empty one (unknown: the desired state is never taken to
-// match it) when the history does not have it.
+// records it; an empty one (unknown) when the history does not have it.
 func originOf(history helmv1.Snapshots, name string, version int) origin {
 	for _, s := range history {
 		if s != nil && s.Name == name && s.Version == version {
