@@ -155,12 +155,18 @@ func TestHelmRelease_ChartRepositoryDownKeepsTheRelease(t *testing.T) {
 	waitRelease(t, hr, 1)
 
 	f.srv.Down()
+	defer f.srv.Up()
 	// The HelmRepository notices (interval 2s) and the release stays.
 	repo := harness.WaitFor(t, cluster, &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "charts"}},
 		"not Ready", func(o *sourcev1.HelmRepository) bool { return meta.IsFalse(o, meta.ReadyCondition) })
 	t.Logf("HelmRepository: %s", harness.Conditions(repo))
+	// The HelmChart keeps serving the chart it stored: the release is in
+	// sync, not failed.
 	got := harness.ReconcileAndWait(t, cluster, hr)
-	t.Logf("HelmRelease: %s", harness.Conditions(got))
+	if c := meta.GetCondition(got, meta.ReadyCondition); c == nil || c.Status != metav1.ConditionTrue ||
+		!strings.Contains(c.Message, "Helm release "+f.ns+"/down.v1 with chart app@1.0.0 is in sync") {
+		t.Errorf("HelmRelease with its repository down: %s", harness.Conditions(got))
+	}
 	assertUntouched(t, hr, f.ns, "down", "v1")
 
 	// A values change still upgrades from the chart in storage.
@@ -169,7 +175,6 @@ func TestHelmRelease_ChartRepositoryDownKeepsTheRelease(t *testing.T) {
 	if d := configData(t, f.ns, "down"); d["message"] != "v2" {
 		t.Errorf("ConfigMap data %v", d)
 	}
-	f.srv.Up()
 }
 
 func TestHelmRelease_UnknownFieldIsRefusedByTheAPIServer(t *testing.T) {

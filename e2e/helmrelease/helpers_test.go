@@ -55,9 +55,10 @@ type chartOpts struct {
 }
 
 // chartFiles is a chart of 4 objects: a ConfigMap showing the values
-// "message" and "extra", a ServiceAccount, a Service and a Deployment. With
-// the value fail: true it also renders a ConfigMap whose name the API server
-// rejects, so that the release fails while being applied.
+// "message" and "extra", a ServiceAccount, a Service and a Deployment (the
+// value nodeSelector is its pods' node selector). With the value fail: true
+// it also renders a ConfigMap whose name the API server rejects, so that the
+// release fails while being applied.
 func chartFiles(name, version string, o chartOpts) map[string]string {
 	files := map[string]string{
 		"Chart.yaml":  fmt.Sprintf("apiVersion: v2\nname: %s\nversion: %s\nappVersion: %q\ntype: application\n", name, version, version),
@@ -105,6 +106,9 @@ spec:
         app.kubernetes.io/instance: {{ .Release.Name }}
     spec:
       serviceAccountName: {{ .Release.Name }}
+      {{- with .Values.nodeSelector }}
+      nodeSelector: {{ toYaml . | nindent 8 }}
+      {{- end }}
       containers:
         - name: app
           image: registry.example/app:1.0

@@ -167,7 +167,7 @@ func TestHelmRelease_RevertsAnEditOfItsDeploymentWithoutANewRevision(t *testing.
 	update(t, hr, func(s *helmv1.HelmReleaseSpec) {
 		s.DriftDetection = &helmv1.DriftDetection{Mode: helmv1.DriftDetectionWarn}
 	})
-	waitRelease(t, hr, 2) // a spec change upgrades
+	waitRelease(t, hr, 1) // driftDetection does not shape the release: no new revision
 	dep = deployment(t, f.ns, "drift")
 	dep.Spec.Replicas = &five
 	if err := cluster.Client.Update(context.Background(), dep, client.FieldOwner("kubectl-edit")); err != nil {
@@ -177,6 +177,44 @@ func TestHelmRelease_RevertsAnEditOfItsDeploymentWithoutANewRevision(t *testing.
 	waitEvent(t, hr, helmv1.DriftDetectedReason, "not corrected")
 	if r := *deployment(t, f.ns, "drift").Spec.Replicas; r != 5 {
 		t.Errorf("warn mode changed replicas to %d", r)
+	}
+}
+
+// Only a change of what Helm renders or how the release is made upgrades it:
+// not the interval, nor a suspend and resume.
+func TestHelmRelease_OnlySpecChangesThatShapeTheReleaseUpgradeIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{})
+	hr := f.release("shaped", "*", nil)
+	harness.Create(t, cluster, hr)
+	waitRelease(t, hr, 1)
+
+	update(t, hr, func(s *helmv1.HelmReleaseSpec) { s.Interval = every(2 * time.Minute) })
+	got := waitRelease(t, hr, 1)
+	if got.Generation != 2 {
+		t.Fatalf("generation %d after the interval change", got.Generation)
+	}
+	harness.SetSuspend(t, cluster, hr, true)
+	harness.SetSuspend(t, cluster, hr, false)
+	got = waitRelease(t, hr, 1)
+	if got.Generation != 4 {
+		t.Fatalf("generation %d after suspend and resume", got.Generation)
+	}
+	if s := releaseSecrets(t, f.ns, "shaped"); len(s) != 1 {
+		t.Errorf("release Secrets %v, want only v1", s)
+	}
+	noEvent(t, hr, helmv1.UpgradeSucceededReason)
+
+	update(t, hr, func(s *helmv1.HelmReleaseSpec) {
+		s.PostRenderers = []helmv1.PostRenderer{{Kustomize: &helmv1.KustomizePostRenderer{Images: []meta.Image{{Name: "registry.example/app", NewTag: "2.0"}}}}}
+	})
+	got = waitRelease(t, hr, 2)
+	if img := deployment(t, f.ns, "shaped").Spec.Template.Spec.Containers[0].Image; img != "registry.example/app:2.0" {
+		t.Errorf("image %s after the post-renderer change", img)
+	}
+	if s := got.Status.History.Latest(); s.SpecDigest == "" || s.SpecDigest != got.Status.LastAttemptedSpecDigest || s.SpecDigest == got.Status.History[1].SpecDigest {
+		t.Errorf("spec digests: history %s / %s, lastAttempted %s", s.SpecDigest, got.Status.History[1].SpecDigest, got.Status.LastAttemptedSpecDigest)
 	}
 }
 
@@ -375,9 +413,11 @@ func TestHelmRelease_FailingTestsRollBackUnlessIgnored(t *testing.T) {
 	harness.Create(t, cluster, hr)
 	waitRelease(t, hr, 1)
 
-	// Tests that ignore failures: released, TestSuccess=False.
+	// Tests that ignore failures: released, TestSuccess=False. Enabling
+	// tests alone makes no new revision: the values change does.
 	update(t, hr, func(s *helmv1.HelmReleaseSpec) {
 		s.Test = &helmv1.Test{Enable: true, Timeout: every(2 * time.Second), IgnoreFailures: true}
+		s.Values = jsonValues(map[string]any{"message": "v2"})
 	})
 	got := waitRelease(t, hr, 2)
 	if !strings.HasPrefix(condition(got, meta.TestSuccessCondition), "False TestFailed") {
@@ -398,7 +438,7 @@ func TestHelmRelease_FailingTestsRollBackUnlessIgnored(t *testing.T) {
 	if s := got.Status.History.Latest(); s.Version != 4 || s.Status != "deployed" {
 		t.Errorf("history[0] %+v", s)
 	}
-	if d := configData(t, f.ns, "tests"); d["message"] != "v1" {
+	if d := configData(t, f.ns, "tests"); d["message"] != "v2" { // v4 is the rollback to v2
 		t.Errorf("ConfigMap after the rollback: %v", d)
 	}
 }

@@ -245,3 +245,57 @@ func TestHelmRelease_UninstallKeepsHistoryAndOrphans(t *testing.T) {
 		t.Errorf("release Secrets %v", secrets)
 	}
 }
+
+// An upgrade that fails because its wait timed out is rolled back: the
+// rollback has its own timeout, not what is left of the upgrade's, and the
+// previous revision keeps serving.
+func TestHelmRelease_UpgradeTimingOutIsRolledBackWithItsOwnTimeout(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.srv, "app", "1.0.0", chartOpts{})
+	rollback := helmv1.RollbackRemediationStrategy
+	hr := f.release("slowup", "*", nil, func(s *helmv1.HelmReleaseSpec) {
+		// The upgrade waits spec.timeout; the install and the rollback have
+		// their own, longer, timeouts.
+		s.Timeout = every(8 * time.Second)
+		s.Install = &helmv1.Install{Timeout: every(2 * time.Minute)}
+		s.Rollback = &helmv1.Rollback{Timeout: every(2 * time.Minute)}
+		s.Upgrade = &helmv1.Upgrade{Remediation: &helmv1.UpgradeRemediation{Retries: 1, Strategy: &rollback}}
+	})
+	harness.Create(t, cluster, hr)
+	waitRelease(t, hr, 1)
+
+	// No node has this label: the upgraded Deployment never becomes available.
+	update(t, hr, func(s *helmv1.HelmReleaseSpec) {
+		s.Values = jsonValues(map[string]any{"nodeSelector": map[string]any{"tether.dev/no-such-node": "true"}})
+	})
+	got := harness.WaitFor(t, cluster, hr, "upgrade retries exhausted", func(o *helmv1.HelmRelease) bool {
+		return meta.IsStalled(o) && o.Status.UpgradeFailures == 2
+	})
+	if c := meta.GetCondition(got, meta.ReadyCondition); c.Status != metav1.ConditionFalse || c.Reason != helmv1.UpgradeFailedReason {
+		t.Errorf("Ready: %s", condition(got, meta.ReadyCondition))
+	}
+	if !strings.HasPrefix(condition(got, meta.RemediatedCondition), "True RollbackSucceeded") {
+		t.Errorf("Remediated: %s", condition(got, meta.RemediatedCondition))
+	}
+	// v1, v2 timed out, v3 rollback to v1, v4 timed out (the retry), v5 rollback to v1.
+	if h := historyStatuses(got); h != "v5 deployed, v4 failed, v3 superseded, v2 failed, v1 superseded" {
+		t.Errorf("history: %s", h)
+	}
+	if got.Status.Failures != 2 {
+		t.Errorf("status.failures %d, want 2", got.Status.Failures)
+	}
+	waitEvent(t, hr, helmv1.RollbackSucceededReason, "to v1")
+	testcluster.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
+		dep := deployment(t, f.ns, "slowup")
+		if len(dep.Spec.Template.Spec.NodeSelector) != 0 {
+			return errorf("the Deployment has the failed upgrade's node selector %v", dep.Spec.Template.Spec.NodeSelector)
+		}
+		for _, c := range dep.Status.Conditions {
+			if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+				return nil
+			}
+		}
+		return errorf("the Deployment is not Available: %+v", dep.Status.Conditions)
+	})
+}

@@ -110,12 +110,34 @@ func waitStrategy(disable bool) kube.WaitStrategy {
 	return kube.StatusWatcherStrategy
 }
 
+// ActionGrace is how long an action may run past its timeout. Helm bounds
+// each of its waits (the objects, each hook) by the timeout; the action also
+// renders, applies and writes its release record around them. The margin
+// lets Helm's own timeout end a wait first, so that Helm records the failed
+// version itself.
+const ActionGrace = 30 * time.Second
+
+// ActionDeadline is how long an action with timeout may run in all.
+func ActionDeadline(timeout time.Duration) time.Duration { return timeout + ActionGrace }
+
+// actionContext gives one action its own deadline, from its own timeout: an
+// upgrade that timed out waiting must leave its rollback the rollback's
+// whole timeout, not what is left of a deadline they share.
+func actionContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, ActionDeadline(timeout))
+}
+
 func waitOptions(ctx context.Context) []kube.WaitOption {
 	return []kube.WaitOption{kube.WithWaitContext(ctx)}
 }
 
 // Install installs ch with values.
 func (r *Runner) Install(ctx context.Context, ch *chart.Chart, values map[string]any, o InstallOptions) (*release.Release, error) {
+	ctx, cancel := actionContext(ctx, o.Timeout)
+	defer cancel()
 	in := action.NewInstall(r.cfg)
 	in.ReleaseName = r.name
 	in.Namespace = r.namespace
@@ -148,6 +170,8 @@ func (r *Runner) Install(ctx context.Context, ch *chart.Chart, values map[string
 
 // Upgrade upgrades the release to ch with values.
 func (r *Runner) Upgrade(ctx context.Context, ch *chart.Chart, values map[string]any, o UpgradeOptions) (*release.Release, error) {
+	ctx, cancel := actionContext(ctx, o.Timeout)
+	defer cancel()
 	up := action.NewUpgrade(r.cfg)
 	up.Namespace = r.namespace
 	up.Timeout = o.Timeout
@@ -179,6 +203,8 @@ func (r *Runner) Upgrade(ctx context.Context, ch *chart.Chart, values map[string
 // Test runs the release's test hooks and returns the release with their
 // outcome.
 func (r *Runner) Test(ctx context.Context, timeout time.Duration) (*release.Release, error) {
+	ctx, cancel := actionContext(ctx, timeout)
+	defer cancel()
 	t := action.NewReleaseTesting(r.cfg)
 	t.Namespace = r.namespace
 	t.Timeout = timeout
@@ -192,6 +218,8 @@ func (r *Runner) Test(ctx context.Context, timeout time.Duration) (*release.Rele
 
 // Rollback rolls the release back to o.Version (see RollbackOptions).
 func (r *Runner) Rollback(ctx context.Context, o RollbackOptions) error {
+	ctx, cancel := actionContext(ctx, o.Timeout)
+	defer cancel()
 	version := o.Version
 	if version == 0 {
 		prev, err := r.PreviousDeployed()
@@ -218,6 +246,8 @@ func (r *Runner) Rollback(ctx context.Context, o RollbackOptions) error {
 // Uninstall uninstalls the release; a release that does not exist is not an
 // error.
 func (r *Runner) Uninstall(ctx context.Context, o UninstallOptions) error {
+	ctx, cancel := actionContext(ctx, o.Timeout)
+	defer cancel()
 	u := action.NewUninstall(r.cfg)
 	u.Timeout = o.Timeout
 	u.KeepHistory = o.KeepHistory

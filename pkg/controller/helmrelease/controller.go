@@ -29,6 +29,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/artifact"
 	"github.com/tether-gitops/tether/pkg/controller/consumer"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
+	"github.com/tether-gitops/tether/pkg/helm"
 )
 
 const (
@@ -161,7 +162,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return lifecycle.Reconcile(ctx, r.Client, req, &helmv1.HelmRelease{}, lifecycle.Steps[*helmv1.HelmRelease]{
 		Finalize:  r.finalize,
 		Reconcile: r.reconcile,
+		Timeout:   reconcileTimeout,
 	})
+}
+
+// reconcileTimeout bounds a whole reconcile: spec.timeout for the steps
+// around the Helm actions (the chart, drift detection), and the deadline of
+// each action that one reconcile may run in turn, each from its own timeout:
+// the uninstall of a renamed release, the install or upgrade, the test, and
+// the rollback or uninstall that remediates them.
+func reconcileTimeout(hr *helmv1.HelmRelease) time.Duration {
+	def := hr.GetTimeout()
+	un := helm.ActionDeadline(hr.GetUninstall().GetTimeout(def))
+	d := def + un
+	d += max(helm.ActionDeadline(hr.GetInstall().GetTimeout(def)), helm.ActionDeadline(hr.GetUpgrade().GetTimeout(def)))
+	if test := hr.GetTest(); test.Enable {
+		d += helm.ActionDeadline(test.GetTimeout(def))
+	}
+	return d + max(helm.ActionDeadline(hr.GetRollback().GetTimeout(def)), un)
 }
 
 // serviceAccount is the account Helm acts as.

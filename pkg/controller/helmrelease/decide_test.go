@@ -2,12 +2,16 @@ package helmrelease
 
 import (
 	"testing"
+	"time"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
+	"github.com/tether-gitops/tether/pkg/apis/meta"
 	"github.com/tether-gitops/tether/pkg/helm"
 )
 
@@ -20,10 +24,16 @@ func rel(version int, status rcommon.Status, chartVersion string, values map[str
 func TestDecide(t *testing.T) {
 	vals := map[string]any{"a": 1}
 	d := desired{chart: &chart.Chart{Metadata: &chart.Metadata{Name: "app", Version: "1.0.0"}}, values: vals,
-		valuesDigest: helm.ValuesDigest(vals), generation: 2}
+		valuesDigest: helm.ValuesDigest(vals), specDigest: "sha256:spec", generation: 2}
 	hr := func(gen int64) *helmv1.HelmRelease {
 		h := &helmv1.HelmRelease{}
 		h.Status.LastAttemptedGeneration = gen
+		return h
+	}
+	// released v3 with the spec digest spec, at generation 1.
+	released := func(spec string) *helmv1.HelmRelease {
+		h := hr(1)
+		h.Status.History = helmv1.Snapshots{{Name: "app", Namespace: "ns", Version: 3, SpecDigest: spec}}
 		return h
 	}
 	deployed := rel(3, rcommon.StatusDeployed, "1.0.0", vals)
@@ -40,7 +50,9 @@ func TestDecide(t *testing.T) {
 		{"only a failed install", hr(2), rel(1, rcommon.StatusFailed, "1.0.0", vals), []*release.Release{rel(1, rcommon.StatusFailed, "1.0.0", vals)}, false, actInstall},
 		{"in sync", hr(2), deployed, []*release.Release{deployed}, false, actNone},
 		{"forced", hr(2), deployed, []*release.Release{deployed}, true, actUpgrade},
-		{"new generation", hr(1), deployed, []*release.Release{deployed}, false, actUpgrade},
+		{"new generation, no spec digest recorded", hr(1), deployed, []*release.Release{deployed}, false, actUpgrade},
+		{"new generation, same spec digest (interval, suspend, dependsOn...)", released("sha256:spec"), deployed, []*release.Release{deployed}, false, actNone},
+		{"new spec digest (post-renderers, names, upgrade CRDs)", released("sha256:other"), deployed, []*release.Release{deployed}, false, actUpgrade},
 		{"new chart version", hr(2), rel(3, rcommon.StatusDeployed, "0.9.0", vals), []*release.Release{deployed}, false, actUpgrade},
 		{"new values", hr(2), rel(3, rcommon.StatusDeployed, "1.0.0", map[string]any{"a": 2}), []*release.Release{deployed}, false, actUpgrade},
 		{"failed upgrade of the same state", hr(2), rel(4, rcommon.StatusFailed, "1.0.0", vals), []*release.Release{rel(4, rcommon.StatusFailed, "1.0.0", vals), deployed}, false, actUpgrade},
@@ -80,5 +92,46 @@ func TestRetriesExhausted(t *testing.T) {
 	retryOnFailure.Status.UpgradeFailures = 10
 	if _, got := retriesExhausted(retryOnFailure, actUpgrade); got {
 		t.Error("RetryOnFailure is never exhausted")
+	}
+}
+
+func TestSpecDigest_OnlyFieldsThatShapeTheRelease(t *testing.T) {
+	base := func() *helmv1.HelmRelease {
+		return &helmv1.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web"}}
+	}
+	want := specDigest(base())
+	for name, mutate := range map[string]func(*helmv1.HelmRelease){
+		"interval":  func(h *helmv1.HelmRelease) { h.Spec.Interval = &metav1.Duration{Duration: time.Hour} },
+		"suspend":   func(h *helmv1.HelmRelease) { h.Spec.Suspend = true },
+		"dependsOn": func(h *helmv1.HelmRelease) { h.Spec.DependsOn = []meta.DependencyReference{{Name: "db"}} },
+		"driftDetection": func(h *helmv1.HelmRelease) {
+			h.Spec.DriftDetection = &helmv1.DriftDetection{Mode: helmv1.DriftDetectionWarn}
+		},
+		"timeout": func(h *helmv1.HelmRelease) { h.Spec.Timeout = &metav1.Duration{Duration: time.Hour} },
+		"test":    func(h *helmv1.HelmRelease) { h.Spec.Test = &helmv1.Test{Enable: true} },
+		"upgrade.crds default": func(h *helmv1.HelmRelease) {
+			h.Spec.Upgrade = &helmv1.Upgrade{CRDs: helmv1.CRDsSkip}
+		},
+	} {
+		h := base()
+		mutate(h)
+		if got := specDigest(h); got != want {
+			t.Errorf("%s changed the spec digest", name)
+		}
+	}
+	for name, mutate := range map[string]func(*helmv1.HelmRelease){
+		"postRenderers": func(h *helmv1.HelmRelease) {
+			h.Spec.PostRenderers = []helmv1.PostRenderer{{Kustomize: &helmv1.KustomizePostRenderer{Images: []meta.Image{{Name: "x", NewTag: "2"}}}}}
+		},
+		"releaseName":      func(h *helmv1.HelmRelease) { h.Spec.ReleaseName = "other" },
+		"targetNamespace":  func(h *helmv1.HelmRelease) { h.Spec.TargetNamespace = "prod" },
+		"storageNamespace": func(h *helmv1.HelmRelease) { h.Spec.StorageNamespace = "helm" },
+		"upgrade.crds":     func(h *helmv1.HelmRelease) { h.Spec.Upgrade = &helmv1.Upgrade{CRDs: helmv1.CRDsCreateReplace} },
+	} {
+		h := base()
+		mutate(h)
+		if got := specDigest(h); got == want {
+			t.Errorf("%s did not change the spec digest", name)
+		}
 	}
 }

@@ -20,15 +20,19 @@ import (
 	"github.com/tether-gitops/tether/pkg/helm"
 )
 
-// desired is what the release must be: a chart with values, for a spec
-// generation.
+// desired is what the release must be: a chart with values, released as
+// the spec says (specDigest), for a spec generation.
 type desired struct {
 	chart        *chart.Chart
 	values       map[string]any
 	valuesDigest string
 	ociDigest    string
+	specDigest   string
 	generation   int64
 }
+
+// origin is what a release version made for d comes from.
+func (d desired) origin() origin { return origin{ociDigest: d.ociDigest, specDigest: d.specDigest} }
 
 func (d desired) String() string {
 	return fmt.Sprintf("%s@%s", d.chart.Name(), d.chart.Metadata.Version)
@@ -83,7 +87,8 @@ func (r *Reconciler) reconcile(ctx context.Context, hr *helmv1.HelmRelease) erro
 	if err != nil {
 		return r.fail(ctx, hr, helmv1.ValuesFromFailedReason, err)
 	}
-	d := desired{chart: ch, values: values, valuesDigest: helm.ValuesDigest(values), ociDigest: ca.ociDigest, generation: hr.Generation}
+	d := desired{chart: ch, values: values, valuesDigest: helm.ValuesDigest(values), ociDigest: ca.ociDigest,
+		specDigest: specDigest(hr), generation: hr.Generation}
 
 	t, err := r.clients.forRelease(ctx, r.Client, hr, r.serviceAccount(hr))
 	if err != nil {
@@ -115,10 +120,10 @@ func (r *Reconciler) reconcile(ctx context.Context, hr *helmv1.HelmRelease) erro
 	act := decide(hr, last, hist, d, force)
 	r.recordAttempt(hr, d, act)
 	if act == actNone {
-		return r.inSync(ctx, hr, runner, t, last)
+		return r.inSync(ctx, hr, runner, t, last, d)
 	}
 	if msg, exhausted := retriesExhausted(hr, act); exhausted {
-		r.updateHistory(hr, runner, "")
+		r.updateHistory(hr, runner, nil)
 		r.stall(hr, msg)
 		return lifecycle.RequeueAfter(lifecycle.Jitter(hr.GetInterval()))
 	}
@@ -157,14 +162,15 @@ func (r *Reconciler) handleRequests(hr *helmv1.HelmRelease) bool {
 
 // decide says what to do: install when there is no release that was ever
 // deployed, upgrade when the release is not the desired one (chart, values,
-// spec generation) or not deployed, else nothing.
+// the spec fields that shape the release) or not deployed, else nothing.
+// Other spec changes (interval, suspend, dependsOn, driftDetection, ...)
+// make no new Helm revision.
 func decide(hr *helmv1.HelmRelease, last *release.Release, hist []*release.Release, d desired, force bool) releaseAction {
 	if helm.NeedsInstall(last, hist) {
 		return actInstall
 	}
 	switch {
 	case force,
-		hr.Status.LastAttemptedGeneration != d.generation,
 		last.Info.Status != rcommon.StatusDeployed,
 		!matches(hr, last, d):
 		return actUpgrade
@@ -172,18 +178,43 @@ func decide(hr *helmv1.HelmRelease, last *release.Release, hist []*release.Relea
 	return actNone
 }
 
-// matches reports whether rel is the desired chart with the desired values.
+// matches reports whether rel is the desired chart with the desired values,
+// released as the spec says.
 func matches(hr *helmv1.HelmRelease, rel *release.Release, d desired) bool {
 	if helm.ChartName(rel) != d.chart.Name() || helm.ChartVersion(rel) != d.chart.Metadata.Version ||
 		helm.ValuesDigest(rel.Config) != d.valuesDigest {
 		return false
 	}
-	if d.ociDigest != "" {
-		if s := hr.Status.History.Latest(); s == nil || s.Version != rel.Version || s.OCIDigest != d.ociDigest {
-			return false
-		}
+	s := hr.Status.History.Latest()
+	if s != nil && s.Version != rel.Version {
+		s = nil
 	}
-	return true
+	if d.ociDigest != "" && (s == nil || s.OCIDigest != d.ociDigest) {
+		return false
+	}
+	if s == nil || s.SpecDigest == "" {
+		// Made before spec digests were recorded, or a rollback to a
+		// version that status.history no longer has: a new spec
+		// generation is taken as a change.
+		return hr.Status.LastAttemptedGeneration == d.generation
+	}
+	return s.SpecDigest == d.specDigest
+}
+
+// specDigest is the digest of the spec fields that shape the release beyond
+// its chart and values: what Helm renders (post-renderers), where it goes
+// (release name, target and storage namespaces) and how an upgrade treats
+// the chart's CRDs. The other fields (interval, timeout, suspend, dependsOn,
+// driftDetection, test, remediation, install-only options, ...) say how and
+// when to reconcile, not what is released.
+func specDigest(hr *helmv1.HelmRelease) string {
+	return helm.ValuesDigest(map[string]any{
+		"releaseName":      hr.GetReleaseName(),
+		"targetNamespace":  hr.GetReleaseNamespace(),
+		"storageNamespace": hr.GetStorageNamespace(),
+		"postRenderers":    postRenderers(hr),
+		"upgradeCRDs":      string(hr.GetUpgrade().GetCRDsPolicy()),
+	})
 }
 
 // recordAttempt records the desired state in status; a new desired state
@@ -191,10 +222,12 @@ func matches(hr *helmv1.HelmRelease, rel *release.Release, d desired) bool {
 func (r *Reconciler) recordAttempt(hr *helmv1.HelmRelease, d desired, act releaseAction) {
 	st := &hr.Status
 	if st.LastAttemptedGeneration != d.generation || st.LastAttemptedRevision != d.chart.Metadata.Version ||
-		st.LastAttemptedConfigDigest != d.valuesDigest || st.LastAttemptedRevisionDigest != d.ociDigest {
+		st.LastAttemptedConfigDigest != d.valuesDigest || st.LastAttemptedRevisionDigest != d.ociDigest ||
+		st.LastAttemptedSpecDigest != d.specDigest {
 		st.ClearFailures()
 	}
 	st.LastAttemptedGeneration = d.generation
+	st.LastAttemptedSpecDigest = d.specDigest
 	st.LastAttemptedRevision = d.chart.Metadata.Version
 	st.LastAttemptedRevisionDigest = d.ociDigest
 	st.LastAttemptedConfigDigest = d.valuesDigest

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	rcommon "helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
@@ -34,10 +33,11 @@ func (r *Reconciler) release(ctx context.Context, hr *helmv1.HelmRelease, runner
 		verb, okReason, koReason = "install", helmv1.InstallSucceededReason, helmv1.InstallFailedReason
 	}
 	// Helm waits for the release's objects: say so now, not when it is over.
-	progress := fmt.Sprintf("Helm %s of release %s/%s with chart %s in progress", verb, runner.Namespace(), runner.Name(), d)
-	if deadline, ok := ctx.Deadline(); ok {
-		progress += fmt.Sprintf(" (timeout %s)", time.Until(deadline).Round(time.Second))
+	timeout := hr.GetUpgrade().GetTimeout(hr.GetTimeout())
+	if act == actInstall {
+		timeout = hr.GetInstall().GetTimeout(hr.GetTimeout())
 	}
+	progress := fmt.Sprintf("Helm %s of release %s/%s with chart %s in progress (timeout %s)", verb, runner.Namespace(), runner.Name(), d, timeout)
 	meta.MarkUnknown(hr, meta.ReadyCondition, meta.ProgressingReason, "%s", progress)
 	meta.MarkTrue(hr, meta.ReconcilingCondition, meta.ProgressingReason, "%s", progress)
 	if err := lifecycle.WriteStatus(ctx); err != nil {
@@ -73,7 +73,7 @@ func (r *Reconciler) release(ctx context.Context, hr *helmv1.HelmRelease, runner
 	}
 	hr.Status.ClearFailures()
 	meta.DeleteCondition(hr, meta.RemediatedCondition)
-	r.updateHistory(hr, runner, d.ociDigest)
+	r.updateHistory(hr, runner, map[int]origin{rel.Version: d.origin()})
 	hr.Status.ObservedPostRenderersDigest = postRenderersDigest(hr)
 	lifecycle.Succeeded(hr, okReason, "%s", msg)
 	return nil
@@ -126,10 +126,19 @@ func (r *Reconciler) failed(ctx context.Context, hr *helmv1.HelmRelease, runner 
 	r.Recorder.Eventf(hr, nil, corev1.EventTypeWarning, reason, "Release", "%s", err)
 	log.FromContext(ctx).Info("release failed", "reason", reason, "error", err.Error())
 
-	if !retryOnFailure && (!exhausted || remediateLast) {
-		r.remediate(ctx, hr, runner, act)
+	// The version the action made (if it made one) comes from the desired
+	// state; a rollback's comes from the version it went back to, so that
+	// the rolled-back release is not taken for the desired one.
+	fresh := map[int]origin{}
+	if last, _ := runner.Last(); last != nil {
+		fresh[last.Version] = d.origin()
 	}
-	r.updateHistory(hr, runner, d.ociDigest)
+	if !retryOnFailure && (!exhausted || remediateLast) {
+		if version, to := r.remediate(ctx, hr, runner, act); version != 0 {
+			fresh[version] = originOf(hr.Status.History, runner.Name(), to)
+		}
+	}
+	r.updateHistory(hr, runner, fresh)
 	switch {
 	case retryOnFailure:
 		lifecycle.Failed(hr, false, reason, "%s", err)
@@ -150,14 +159,16 @@ func (r *Reconciler) failed(ctx context.Context, hr *helmv1.HelmRelease, runner 
 }
 
 // remediate undoes a failed action when it left a failed release version.
-func (r *Reconciler) remediate(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, act releaseAction) {
+// After a rollback it returns the version the rollback made and the one it
+// went back to.
+func (r *Reconciler) remediate(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, act releaseAction) (version, to int) {
 	last, err := runner.Last()
 	if err != nil || last == nil || last.Info == nil {
-		return
+		return 0, 0
 	}
 	failedTest := hasFailedTest(last)
 	if last.Info.Status != rcommon.StatusFailed && !failedTest {
-		return // nothing was released: nothing to undo
+		return 0, 0 // nothing was released: nothing to undo
 	}
 	strategy := helmv1.UninstallRemediationStrategy
 	if act == actUpgrade {
@@ -170,7 +181,7 @@ func (r *Reconciler) remediate(ctx context.Context, hr *helmv1.HelmRelease, runn
 		prev, _ := runner.PreviousDeployed()
 		if prev == nil {
 			meta.MarkFalse(hr, meta.RemediatedCondition, helmv1.RollbackFailedReason, "no earlier successful version of release %s to roll back to", runner.Name())
-			return
+			return 0, 0
 		}
 		err := runner.Rollback(ctx, helm.RollbackOptions{Version: prev.Version, Timeout: rb.GetTimeout(hr.GetTimeout()),
 			DisableWait: rb.DisableWait, DisableHooks: rb.DisableHooks, Force: rb.Force, CleanupOnFail: rb.CleanupOnFail, MaxHistory: hr.GetMaxHistory()})
@@ -178,12 +189,15 @@ func (r *Reconciler) remediate(ctx context.Context, hr *helmv1.HelmRelease, runn
 			msg := fmt.Sprintf("Helm rollback of release %s/%s to v%d failed: %s", runner.Namespace(), runner.Name(), prev.Version, err)
 			meta.MarkFalse(hr, meta.RemediatedCondition, helmv1.RollbackFailedReason, "%s", msg)
 			r.Recorder.Eventf(hr, nil, corev1.EventTypeWarning, helmv1.RollbackFailedReason, "Rollback", "%s", msg)
-			return
+			return 0, 0
 		}
 		msg := fmt.Sprintf("Helm rollback of release %s/%s to v%d (chart %s@%s) succeeded", runner.Namespace(), runner.Name(), prev.Version, helm.ChartName(prev), helm.ChartVersion(prev))
 		meta.MarkTrue(hr, meta.RemediatedCondition, helmv1.RollbackSucceededReason, "%s", msg)
 		r.Recorder.Eventf(hr, nil, corev1.EventTypeNormal, helmv1.RollbackSucceededReason, "Rollback", "%s", msg)
-		return
+		if rolled, err := runner.Last(); err == nil && rolled != nil {
+			return rolled.Version, prev.Version
+		}
+		return 0, 0
 	}
 	un := hr.GetUninstall()
 	err = runner.Uninstall(ctx, helm.UninstallOptions{Timeout: un.GetTimeout(hr.GetTimeout()), KeepHistory: un.KeepHistory,
@@ -192,16 +206,17 @@ func (r *Reconciler) remediate(ctx context.Context, hr *helmv1.HelmRelease, runn
 		msg := fmt.Sprintf("Helm uninstall of failed release %s/%s failed: %s", runner.Namespace(), runner.Name(), err)
 		meta.MarkFalse(hr, meta.RemediatedCondition, helmv1.UninstallFailedReason, "%s", msg)
 		r.Recorder.Eventf(hr, nil, corev1.EventTypeWarning, helmv1.UninstallFailedReason, "Uninstall", "%s", msg)
-		return
+		return 0, 0
 	}
 	msg := fmt.Sprintf("Helm uninstall of failed release %s/%s succeeded", runner.Namespace(), runner.Name())
 	meta.MarkTrue(hr, meta.RemediatedCondition, helmv1.UninstallSucceededReason, "%s", msg)
 	r.Recorder.Eventf(hr, nil, corev1.EventTypeNormal, helmv1.UninstallSucceededReason, "Uninstall", "%s", msg)
+	return 0, 0
 }
 
 // inSync is a reconcile with nothing to release: drift detection, then
 // Ready.
-func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, t *target, last *release.Release) error {
+func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, t *target, last *release.Release, d desired) error {
 	dd := hr.GetDriftDetection()
 	note := ""
 	if dd.MustDetectChanges() {
@@ -209,7 +224,7 @@ func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner 
 		applied := r.applied.Of(client.ObjectKeyFromObject(hr), fmt.Sprintf("%s/%s.v%d %s", last.Namespace, last.Name, last.Version, helm.Digest(last)))
 		report, err := helm.DetectDrift(ctx, t.client, last, helm.DriftOptions{Ignore: dd.Ignore, Correct: correct, Applied: applied})
 		if err != nil {
-			r.updateHistory(hr, runner, "")
+			r.updateHistory(hr, runner, nil)
 			return r.fail(ctx, hr, helmv1.DriftDetectedReason, err)
 		}
 		if n := len(report.Drifted); n > 0 {
@@ -223,7 +238,11 @@ func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner 
 			note = fmt.Sprintf("; drift of %d objects %s", n, what)
 		}
 	}
-	r.updateHistory(hr, runner, "")
+	r.updateHistory(hr, runner, nil)
+	if s := hr.Status.History.Latest(); s != nil && s.Version == last.Version && s.SpecDigest == "" {
+		// Recorded before spec digests were: decide took it as in sync.
+		s.SpecDigest = d.specDigest
+	}
 	reason := meta.ReconciliationSucceededReason
 	if c := meta.GetCondition(hr, meta.ReleasedCondition); c != nil && c.Status == metav1.ConditionTrue {
 		reason = c.Reason
@@ -233,8 +252,32 @@ func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner 
 	return nil
 }
 
-// updateHistory records the newest release versions in status.history.
-func (r *Reconciler) updateHistory(hr *helmv1.HelmRelease, runner *helm.Runner, ociDigest string) {
+// origin is what a release version was made from, beyond what Helm records
+// in it: the OCI digest of the chart's artifact, the digest of the spec
+// fields that shape the release.
+type origin struct {
+	ociDigest, specDigest string
+}
+
+// originOf returns the origin of version of release name as status.history
+// records it; an empty one (unknown) when the history does not have it.
+func originOf(history helmv1.Snapshots, name string, version int) origin {
+	for _, s := range history {
+		if s != nil && s.Name == name && s.Version == version {
+			return snapshotOrigin(s)
+		}
+	}
+	return origin{}
+}
+
+func snapshotOrigin(s *helmv1.Snapshot) origin {
+	return origin{ociDigest: s.OCIDigest, specDigest: s.SpecDigest}
+}
+
+// updateHistory records the newest release versions in status.history. A
+// version that status.history has keeps its origin; a new one takes its
+// origin from fresh.
+func (r *Reconciler) updateHistory(hr *helmv1.HelmRelease, runner *helm.Runner, fresh map[int]origin) {
 	hist, err := runner.History()
 	if err != nil {
 		return
@@ -251,11 +294,11 @@ func (r *Reconciler) updateHistory(hr *helmv1.HelmRelease, runner *helm.Runner, 
 			break
 		}
 		s := snapshot(rel)
+		o := fresh[rel.Version]
 		if p := prev[rel.Version]; p != nil {
-			s.OCIDigest = p.OCIDigest
-		} else if i == 0 {
-			s.OCIDigest = ociDigest
+			o = snapshotOrigin(p)
 		}
+		s.OCIDigest, s.SpecDigest = o.ociDigest, o.specDigest
 		out = append(out, s)
 	}
 	hr.Status.History = out
@@ -328,11 +371,16 @@ func postRenderersDigest(hr *helmv1.HelmRelease) string {
 	if len(hr.Spec.PostRenderers) == 0 {
 		return ""
 	}
+	return helm.ValuesDigest(map[string]any{"postRenderers": postRenderers(hr)})
+}
+
+// postRenderers is spec.postRenderers as plain data, for digests.
+func postRenderers(hr *helmv1.HelmRelease) []map[string]any {
 	var m []map[string]any
 	for _, p := range hr.Spec.PostRenderers {
 		if p.Kustomize != nil {
 			m = append(m, map[string]any{"patches": p.Kustomize.Patches, "images": p.Kustomize.Images})
 		}
 	}
-	return helm.ValuesDigest(map[string]any{"postRenderers": m})
+	return m
 }

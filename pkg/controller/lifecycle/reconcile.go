@@ -20,9 +20,15 @@ import (
 type Steps[T Object] struct {
 	// Finalize cleans up after a deleted object; the finalizer is removed after it succeeds.
 	Finalize func(ctx context.Context, obj T) error
-	// Reconcile does the kind's work within spec.timeout. It records its
-	// outcome in the object's conditions; an error retries with backoff.
+	// Reconcile does the kind's work within spec.timeout (or Timeout). It
+	// records its outcome in the object's conditions; an error retries with
+	// backoff.
 	Reconcile func(ctx context.Context, obj T) error
+	// Timeout, when set, bounds Reconcile instead of spec.timeout: for a kind
+	// whose steps each have their own timeout (a Helm upgrade, then its
+	// rollback), so that a step that used all of its own still leaves the
+	// next one its time.
+	Timeout func(obj T) time.Duration
 }
 
 // Reconcile runs the shared recipe around a kind's steps: get the object →
@@ -67,7 +73,11 @@ func Reconcile[T Object](ctx context.Context, c client.Client, req ctrl.Request,
 	}()
 
 	// The timeout bounds the work, not the status patch deferred above.
-	workCtx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
+	timeout := obj.GetTimeout()
+	if steps.Timeout != nil {
+		timeout = steps.Timeout(obj)
+	}
+	workCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	workCtx = context.WithValue(workCtx, statusWriterKey{}, func() error { return patcher.Patch(ctx, obj) })
 	if err := steps.Reconcile(workCtx, obj); err != nil {

@@ -1,6 +1,7 @@
 package v1
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,41 @@ func TestHelmReleaseDurations(t *testing.T) {
 	hr.Spec.Chart.Spec.Interval = &metav1.Duration{Duration: time.Hour}
 	if hr.Spec.Chart.GetInterval(hr.GetInterval()) != time.Hour {
 		t.Fatal("explicit chart interval")
+	}
+}
+
+func TestHelmRelease_DefaultReleaseNameFitsHelmsLimit(t *testing.T) {
+	hr := &HelmRelease{ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("w", 40), Namespace: "apps"}}
+	hr.Spec.TargetNamespace = "production-" + strings.Repeat("n", 20)
+	full := hr.Spec.TargetNamespace + "-" + hr.Name
+	got := hr.GetReleaseName()
+	if len(got) > MaxReleaseNameLength {
+		t.Fatalf("release name %q has %d characters", got, len(got))
+	}
+	if !strings.HasPrefix(got, full[:30]) {
+		t.Errorf("release name %q does not start like %q", got, full)
+	}
+	if again := hr.DeepCopy().GetReleaseName(); again != got {
+		t.Errorf("not stable: %q then %q", got, again)
+	}
+	other := hr.DeepCopy()
+	other.Name = strings.Repeat("w", 39) + "x"
+	if other.GetReleaseName() == got {
+		t.Errorf("two names that share their start are both %q", got)
+	}
+	// The dash before the digest never follows a '.' or a '-'.
+	dotted := &HelmRelease{ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("a", 41) + ".-" + strings.Repeat("b", 20)}}
+	if n := dotted.GetReleaseName(); len(n) > MaxReleaseNameLength || strings.Contains(n, ".-") || strings.Contains(n, "--") {
+		t.Errorf("release name %q", n)
+	}
+	// A name that fits, and an explicit one, are kept.
+	exact := &HelmRelease{ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("e", MaxReleaseNameLength)}}
+	if exact.GetReleaseName() != exact.Name {
+		t.Errorf("a %d-character name was changed to %q", MaxReleaseNameLength, exact.GetReleaseName())
+	}
+	hr.Spec.ReleaseName = "web"
+	if hr.GetReleaseName() != "web" {
+		t.Errorf("explicit release name: %q", hr.GetReleaseName())
 	}
 }
 

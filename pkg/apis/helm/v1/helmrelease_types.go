@@ -1,6 +1,8 @@
 package v1
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -63,7 +65,9 @@ type HelmReleaseSpec struct {
 	Suspend bool `json:"suspend,omitempty"`
 
 	// ReleaseName is the Helm release name. Defaults to
-	// "[<targetNamespace>-]<name>".
+	// "[<targetNamespace>-]<name>", shortened to 53 characters when longer
+	// (its first 42 characters, a dash and 10 hexadecimal digits of its
+	// SHA-256).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=53
 	// +optional
@@ -438,6 +442,11 @@ type HelmReleaseStatus struct {
 	// +optional
 	LastAttemptedConfigDigest string `json:"lastAttemptedConfigDigest,omitempty"`
 
+	// LastAttemptedSpecDigest is the digest of the spec fields that shape the
+	// release (see history[].specDigest) of the last attempt.
+	// +optional
+	LastAttemptedSpecDigest string `json:"lastAttemptedSpecDigest,omitempty"`
+
 	// ObservedPostRenderersDigest is the digest of spec.postRenderers of the
 	// last successful release.
 	// +optional
@@ -510,15 +519,34 @@ func (in *HelmRelease) HasChartRef() bool { return in.Spec.ChartRef != nil }
 // HasChartTemplate reports whether spec.chart is set.
 func (in *HelmRelease) HasChartTemplate() bool { return in.Spec.Chart != nil }
 
-// GetReleaseName returns spec.releaseName, or "[<targetNamespace>-]<name>".
+// MaxReleaseNameLength is the longest release name Helm accepts.
+const MaxReleaseNameLength = 53
+
+// GetReleaseName returns spec.releaseName, or "[<targetNamespace>-]<name>"
+// made to fit MaxReleaseNameLength (see ShortReleaseName).
 func (in *HelmRelease) GetReleaseName() string {
 	if in.Spec.ReleaseName != "" {
 		return in.Spec.ReleaseName
 	}
 	if in.Spec.TargetNamespace != "" {
-		return in.Spec.TargetNamespace + "-" + in.Name
+		return ShortReleaseName(in.Spec.TargetNamespace + "-" + in.Name)
 	}
-	return in.Name
+	return ShortReleaseName(in.Name)
+}
+
+// ShortReleaseName returns name when it fits MaxReleaseNameLength, else the
+// start of it, a dash and 10 hexadecimal digits of the SHA-256 of the whole
+// name: the same for the same name, and different names that share their
+// start stay apart.
+func ShortReleaseName(name string) string {
+	if len(name) <= MaxReleaseNameLength {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	suffix := hex.EncodeToString(sum[:])[:10]
+	// A name part may not end with '.' or '-' before the dash.
+	prefix := strings.TrimRight(name[:MaxReleaseNameLength-1-len(suffix)], ".-")
+	return prefix + "-" + suffix
 }
 
 // GetReleaseNamespace returns spec.targetNamespace, or the namespace of the

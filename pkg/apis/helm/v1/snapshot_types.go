@@ -66,6 +66,14 @@ type Snapshot struct {
 	// OCIRepository.
 	// +optional
 	OCIDigest string `json:"ociDigest,omitempty"`
+
+	// SpecDigest is the digest of the spec fields that shape the release
+	// beyond its chart and values (post-renderers, release name and
+	// namespaces, upgrade CRDs policy), as this version was made with them;
+	// a change of them upgrades the release, a change of other fields
+	// (interval, suspend, dependsOn, driftDetection, ...) does not.
+	// +optional
+	SpecDigest string `json:"specDigest,omitempty"`
 }
 
 // FullReleaseName returns "<namespace>/<name>.v<version>".
