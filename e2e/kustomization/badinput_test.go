@@ -71,6 +71,19 @@ func TestKustomization_BadInputAppliesNothingPrunesNothingAndSaysWhy(t *testing.
 			want:   func(*fixture) []string { return []string{"nokind.yaml", "missing kind"} },
 		},
 		{
+			// Without a kustomization.yaml, a file whose only object lost
+			// its kind must not be taken for a values file and left out:
+			// its object would be pruned.
+			name: "object without kind, generated kustomization",
+			files: func(*testing.T, *fixture) map[string]string {
+				return map[string]string{"app/nokind.yaml": "# the app's settings\napiVersion: v1\nmetadata:\n  name: nokind\ndata:\n  a: b\n"}
+			},
+			reason: meta.BuildFailedReason,
+			want: func(*fixture) []string {
+				return []string{"app/nokind.yaml", "line 2", `"nokind" has no kind`}
+			},
+		},
+		{
 			name: "duplicate object",
 			files: func(*testing.T, *fixture) map[string]string {
 				return map[string]string{"app/dup.yaml": configMap(nsPlaceholder, "keep", map[string]string{"level": "dup"})}

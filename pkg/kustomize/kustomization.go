@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/types"
@@ -189,9 +190,10 @@ func isRemote(ref string) bool {
 //
 // A manifest is a .yaml, .yml or .json file with at least one document that
 // has apiVersion and kind; others (Helm values, CI configs) are skipped.
-// Files that are not valid YAML are errors naming them, not skipped: a typo
-// in a manifest must not silently drop its objects, which a prune would then
-// delete.
+// Files that are not valid YAML, and documents that look like objects (they
+// have kind or metadata) but lack apiVersion or kind, are errors naming
+// them, not skipped: a typo in a manifest must not silently drop its
+// objects, which a prune would then delete.
 func generate(fsys filesys.FileSystem, dir string) (types.Kustomization, error) {
 	k := types.Kustomization{TypeMeta: types.TypeMeta{
 		APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind,
@@ -264,8 +266,11 @@ func scanManifest(name string, data []byte, seen map[string]string) (bool, error
 			return false, fmt.Errorf("%s: %w", name, err)
 		}
 		f := topFields(&doc)
+		if err := checkTypeMeta(f); err != nil {
+			return false, fmt.Errorf("%s: line %d: %w", name, docLine(&doc), err)
+		}
 		if f["apiVersion"] == "" || f["kind"] == "" {
-			continue
+			continue // not an object: a values file, a CI config, empty
 		}
 		manifest = true
 		if f["name"] == "" || strings.HasSuffix(f["kind"], "List") {
@@ -284,8 +289,39 @@ func scanManifest(name string, data []byte, seen map[string]string) (bool, error
 	}
 }
 
+// checkTypeMeta fails for a document that is meant as an object, having
+// kind or metadata, but lacks kind or apiVersion. Documents with neither
+// (Helm values; Chart.yaml, which has an apiVersion) are not objects.
+func checkTypeMeta(f map[string]string) error {
+	if f["kind"] == "" && f["metadata"] == "" {
+		return nil
+	}
+	what := "the object"
+	if f["kind"] != "" {
+		what = f["kind"]
+	}
+	if f["name"] != "" {
+		what += " " + strconv.Quote(f["name"])
+	}
+	switch {
+	case f["kind"] == "":
+		return fmt.Errorf("%s has no kind: every object needs apiVersion and kind", what)
+	case f["apiVersion"] == "":
+		return fmt.Errorf("%s has no apiVersion: every object needs apiVersion and kind", what)
+	}
+	return nil
+}
+
+// docLine is the line in its file where doc's content starts.
+func docLine(doc *kyaml.Node) int {
+	if doc.Kind == kyaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0].Line
+	}
+	return doc.Line
+}
+
 // topFields returns apiVersion, kind, name and namespace of a document when
-// they are strings.
+// they are strings, and "metadata" set to "true" when it has metadata.
 func topFields(doc *kyaml.Node) map[string]string {
 	out := map[string]string{}
 	n := doc
@@ -300,7 +336,11 @@ func topFields(doc *kyaml.Node) map[string]string {
 		switch {
 		case (key == "apiVersion" || key == "kind") && val.Kind == kyaml.ScalarNode:
 			out[key] = val.Value
-		case key == "metadata" && val.Kind == kyaml.MappingNode:
+		case key == "metadata":
+			out["metadata"] = "true"
+			if val.Kind != kyaml.MappingNode {
+				continue
+			}
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				mk, mv := val.Content[j].Value, val.Content[j+1]
 				if (mk == "name" || mk == "namespace") && mv.Kind == kyaml.ScalarNode {
