@@ -609,3 +609,51 @@ func TestKustomization_ImmutableFieldChangeFailsUnlessForced(t *testing.T) {
 		t.Errorf("other = %v", d)
 	}
 }
+
+func TestKustomization_HealthChecksWaitForTheNamedObjectsInTheirNamespaceOrTheKustomizations(t *testing.T) {
+	t.Parallel()
+	// minReadySeconds keeps web unavailable for a while after its pod runs,
+	// so that Ready before it is Available would be seen.
+	f := newFixture(t, map[string]string{
+		"app/web.yaml": strings.Replace(deploymentYAML("web", 1, ""), "spec:\n  replicas", "spec:\n  minReadySeconds: 3\n  replicas", 1),
+		"app/api.yaml": deploymentYAML("api", 1, ""),
+	})
+	ks := f.kustomization(t, "app", "app", func(s *kustomizev1.KustomizationSpec) {
+		s.HealthChecks = []meta.NamespacedObjectKindReference{
+			{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}, // the Kustomization's namespace
+			{APIVersion: "apps/v1", Kind: "Deployment", Name: "api", Namespace: f.ns},
+		}
+	})
+	got := harness.WaitFor(t, cluster, ks, "Ready", func(k *kustomizev1.Kustomization) bool {
+		if !isReady(k) {
+			return false
+		}
+		for _, name := range []string{"web", "api"} {
+			dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}}
+			mustGet(t, dep)
+			if !deploymentAvailable(dep) {
+				t.Errorf("Kustomization Ready while Deployment %s is not Available: %+v", name, dep.Status)
+			}
+		}
+		return true
+	})
+	if c := condition(got, "Healthy"); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Healthy condition = %+v", c)
+	}
+
+	// A check of an object that does not exist fails after the timeout,
+	// naming it in the Kustomization's namespace.
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.HealthChecks = append(got.Spec.HealthChecks, meta.NamespacedObjectKindReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "missing"})
+	got.Spec.Timeout = &metav1.Duration{Duration: 3 * time.Second}
+	if err := cluster.Client.Patch(context.Background(), got, patch); err != nil {
+		t.Fatal(err)
+	}
+	failed := waitFailed(t, ks, meta.HealthCheckFailedReason, f.revision(t))
+	mustContain(t, "Ready message", readyMessage(failed), "Deployment/"+f.ns+"/missing")
+	for _, name := range []string{"/web", "/api"} {
+		if strings.Contains(readyMessage(failed), "Deployment/"+f.ns+name) {
+			t.Errorf("the healthy Deployment%s is named among the unhealthy objects: %s", name, readyMessage(failed))
+		}
+	}
+}

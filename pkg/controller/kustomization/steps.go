@@ -199,7 +199,10 @@ func (r *Reconciler) healthChecks(ks *kustomizev1.Kustomization, objs []*unstruc
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(gv.WithKind(hc.Kind))
 		u.SetName(hc.Name)
-		u.SetNamespace(hc.Namespace)
+		// Without a namespace the entry names an object of the
+		// Kustomization's namespace, as the API documents; a cluster-scoped
+		// kind ignores it.
+		u.SetNamespace(namespaceOr(hc.Namespace, ks.Namespace))
 		out = append(out, u)
 	}
 	return out, nil
