@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -654,6 +655,52 @@ func TestKustomization_HealthChecksWaitForTheNamedObjectsInTheirNamespaceOrTheKu
 	for _, name := range []string{"/web", "/api"} {
 		if strings.Contains(readyMessage(failed), "Deployment/"+f.ns+name) {
 			t.Errorf("the healthy Deployment%s is named among the unhealthy objects: %s", name, readyMessage(failed))
+		}
+	}
+}
+
+// A Namespace removed from git together with its objects is deleted after
+// them, and not at all while it holds a prune-disabled one: deleting it
+// would delete that object too.
+func TestKustomization_PruneKeepsNamespaceHoldingPruneDisabledObject(t *testing.T) {
+	t.Parallel()
+	kept := strings.Replace(configMap(nsPlaceholder+"-holds", "kept", map[string]string{"k": "v"}), "metadata:\n", "metadata:\n  annotations:\n    tether.dev/prune: disabled\n", 1)
+	nsYAML := func(name string) string { return "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n" }
+	f := newFixture(t, map[string]string{
+		"app/holds.yaml": nsYAML(nsPlaceholder+"-holds") + "---\n" + kept + "---\n" + configMap(nsPlaceholder+"-holds", "pruned", map[string]string{"k": "v"}),
+		"app/gone.yaml":  nsYAML(nsPlaceholder+"-gone") + "---\n" + configMap(nsPlaceholder+"-gone", "pruned", map[string]string{"k": "v"}),
+		"app/stays.yaml": configMap(nsPlaceholder, "stays", map[string]string{"k": "v"}),
+	})
+	holds, gone := &corev1.Namespace{}, &corev1.Namespace{}
+	holds.Name, gone.Name = f.ns+"-holds", f.ns+"-gone"
+	t.Cleanup(func() {
+		for _, ns := range []*corev1.Namespace{holds, gone} {
+			_ = cluster.Client.Delete(context.Background(), ns)
+		}
+	})
+	ks := f.kustomization(t, "app", "app", func(s *kustomizev1.KustomizationSpec) { s.TargetNamespace = "" })
+	waitApplied(t, ks, f.revision(t))
+	mustGet(t, holds)
+	mustGet(t, gone)
+
+	rev := f.commit(t, map[string]string{"app/holds.yaml": gitserver.Deleted, "app/gone.yaml": gitserver.Deleted}, "remove both namespaces")
+	got := waitApplied(t, ks, rev)
+	waitGone(t, 30*time.Second, cmKey(holds.Name, "pruned"))
+	mustGet(t, holds)
+	if !holds.DeletionTimestamp.IsZero() {
+		t.Errorf("Namespace %s holding a prune-disabled object is being deleted", holds.Name)
+	}
+	cmData(t, holds.Name, "kept")
+	switch err := get(gone); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		t.Fatal(err)
+	case gone.DeletionTimestamp.IsZero():
+		t.Errorf("Namespace %s was not pruned", gone.Name)
+	}
+	for _, e := range got.Status.Inventory.Entries {
+		if strings.Contains(e.ID, "-holds") || strings.Contains(e.ID, "-gone") {
+			t.Errorf("inventory still lists %s", e.ID)
 		}
 	}
 }

@@ -376,7 +376,8 @@ func staleObjects(old, cur *kustomizev1.ResourceInventory) ([]*unstructured.Unst
 		}
 		stale = append(stale, u)
 	}
-	// Namespaces last, so that their objects go first and one at a time.
+	// Namespaces last, for stable messages; DeleteAll deletes them after
+	// their objects in any case.
 	sort.SliceStable(stale, func(i, j int) bool { return stale[j].GetKind() == "Namespace" && stale[i].GetKind() != "Namespace" })
 	return stale, nil
 }
