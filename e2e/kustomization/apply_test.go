@@ -376,6 +376,40 @@ func TestKustomization_DependsOnWaitsWhileDependencySourceIsNotReady(t *testing.
 	cmData(t, f.ns, "apps")
 }
 
+// After a commit to the source both share, the dependent waits until its
+// dependency has applied that commit: here never, since the dependency's
+// new Deployment cannot become ready.
+func TestKustomization_DependsOnWaitsForTheDependencyToApplyTheNewCommit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{
+		"infra/deploy.yaml": deploymentYAML("infra", 1, ""),
+		"apps/cm.yaml":      configMap("", "apps", map[string]string{"level": "v1"}),
+	})
+	a := f.kustomization(t, "infra", "infra", func(s *kustomizev1.KustomizationSpec) {
+		s.Wait = true
+		s.Timeout = &metav1.Duration{Duration: 5 * time.Second}
+	})
+	b := f.kustomization(t, "apps", "apps", func(s *kustomizev1.KustomizationSpec) {
+		s.DependsOn = []meta.DependencyReference{{Name: "infra"}}
+	})
+	first := f.revision(t)
+	waitApplied(t, a, first)
+	waitApplied(t, b, first)
+
+	rev := f.commit(t, map[string]string{
+		"infra/deploy.yaml": deploymentYAML("infra", 1, "      nodeSelector:\n        tether.dev/no-such-node: \"true\"\n"),
+		"apps/cm.yaml":      configMap("", "apps", map[string]string{"level": "v2"}),
+	}, "v2")
+	waitFailed(t, a, meta.HealthCheckFailedReason, rev)
+	got := harness.WaitForReason(t, cluster, b, meta.DependencyNotReadyReason)
+	if got.Status.LastAppliedRevision != first {
+		t.Errorf("the dependent applied %s before its dependency did", got.Status.LastAppliedRevision)
+	}
+	if d := cmData(t, f.ns, "apps"); d["level"] != "v1" {
+		t.Errorf("the dependent applied the new commit before its dependency: %v", d)
+	}
+}
+
 func TestKustomization_SuspendStopsDriftCorrectionAndResumeRestartsIt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, map[string]string{"app/cm.yaml": configMap("", "settings", map[string]string{"level": "from-git"})})
