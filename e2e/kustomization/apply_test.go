@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -621,7 +622,7 @@ func TestKustomization_ImmutableFieldChangeFailsUnlessForced(t *testing.T) {
 		"app/other.yaml":  configMap("", "other", map[string]string{"level": "v2"}),
 	}, "v2")
 	got := waitFailed(t, ks, "ReconciliationFailed", rev)
-	mustContain(t, "Ready message", readyMessage(got), "ConfigMap/"+f.ns+"/frozen", "immutable")
+	mustContain(t, "Ready message", readyMessage(got), "app/frozen.yaml: ConfigMap/"+f.ns+"/frozen", "data is immutable", "spec.force", "tether.dev/force: enabled")
 	if d := cmData(t, f.ns, "frozen"); d["level"] != "v1" {
 		t.Errorf("immutable ConfigMap changed without force: %v", d)
 	}
@@ -737,4 +738,85 @@ func TestKustomization_PruneKeepsNamespaceHoldingPruneDisabledObject(t *testing.
 			t.Errorf("inventory still lists %s", e.ID)
 		}
 	}
+}
+
+// The object's tether.dev/force: enabled annotation recreates it when its
+// immutable field changes, without spec.force.
+func TestKustomization_ForceAnnotationRecreatesObjectWhoseImmutableFieldChanged(t *testing.T) {
+	t.Parallel()
+	immutable := func(v string) string {
+		cm := configMap("", "frozen", map[string]string{"level": v}) + "immutable: true\n"
+		return strings.Replace(cm, "metadata:\n", "metadata:\n  annotations:\n    tether.dev/force: enabled\n", 1)
+	}
+	f := newFixture(t, map[string]string{"app/frozen.yaml": immutable("v1")})
+	ks := f.kustomization(t, "app", "app", nil)
+	waitApplied(t, ks, f.revision(t))
+	old := cmKey(f.ns, "frozen")
+	mustGet(t, old)
+
+	rev := f.commit(t, map[string]string{"app/frozen.yaml": immutable("v2")}, "v2")
+	got := waitApplied(t, ks, rev)
+	if got.Spec.Force {
+		t.Fatal("spec.force is set: the test is of the annotation")
+	}
+	now := cmKey(f.ns, "frozen")
+	mustGet(t, now)
+	if now.Data["level"] != "v2" || now.UID == old.UID {
+		t.Errorf("data %v, uid %s (was %s); want v2 in a recreated object", now.Data, now.UID, old.UID)
+	}
+}
+
+// A CRD and objects of its kind in one Kustomization: the CRD is applied
+// and Established first, then the objects.
+func TestKustomization_AppliesCRDBeforeObjectsOfItsKind(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	group := f.ns + ".example.tether.dev"
+	crd := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.%[1]s
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names:
+    kind: Gadget
+    plural: gadgets
+    singular: gadget
+    listKind: GadgetList
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+`, group)
+	gadget := fmt.Sprintf("apiVersion: %s/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  size: 3\n", group)
+	rev := f.commit(t, map[string]string{"app/crd.yaml": crd, "app/gadget.yaml": gadget}, "crd and gadget")
+	t.Cleanup(func() {
+		c := &unstructured.Unstructured{}
+		c.SetAPIVersion("apiextensions.k8s.io/v1")
+		c.SetKind("CustomResourceDefinition")
+		c.SetName("gadgets." + group)
+		_ = cluster.Client.Delete(context.Background(), c)
+	})
+	ks := f.kustomization(t, "app", "app", nil)
+	got := waitApplied(t, ks, rev)
+
+	g := &unstructured.Unstructured{}
+	g.SetAPIVersion(group + "/v1")
+	g.SetKind("Gadget")
+	g.SetNamespace(f.ns)
+	g.SetName("g")
+	mustGet(t, g)
+	if size, _, _ := unstructured.NestedInt64(g.Object, "spec", "size"); size != 3 {
+		t.Errorf("Gadget spec.size = %d, want 3", size)
+	}
+	var ids []string
+	for _, e := range got.Status.Inventory.Entries {
+		ids = append(ids, e.ID)
+	}
+	mustContain(t, "inventory", strings.Join(ids, " "), "_gadgets."+group+"_apiextensions.k8s.io_CustomResourceDefinition", f.ns+"_g_"+group+"_Gadget")
 }
