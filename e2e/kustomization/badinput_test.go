@@ -68,7 +68,9 @@ func TestKustomization_BadInputAppliesNothingPrunesNothingAndSaysWhy(t *testing.
 				}
 			},
 			reason: meta.BuildFailedReason,
-			want:   func(*fixture) []string { return []string{"nokind.yaml", "missing kind"} },
+			want: func(*fixture) []string {
+				return []string{"app/nokind.yaml", "line 1", `"nokind" has no kind`}
+			},
 		},
 		{
 			// Without a kustomization.yaml, a file whose only object lost

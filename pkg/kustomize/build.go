@@ -157,7 +157,7 @@ func build(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured,
 	if err := applyOverlays(&k, &opts); err != nil {
 		return nil, nil, err
 	}
-	if err := checkRefs(fsys, kfile, &k, opts.AllowRemoteBases, map[string]bool{}); err != nil {
+	if err := checkRefs(fsys, kfile, &k, generated, opts.AllowRemoteBases, map[string]bool{}); err != nil {
 		return nil, nil, err
 	}
 

@@ -61,10 +61,11 @@ func applyOverlays(k *types.Kustomization, o *Options) error {
 
 // checkRefs checks the kustomization k (in file kfile), and those it includes
 // from fsys, before kustomize runs, for errors that kustomize reports
-// obscurely or not at all: resources that do not exist, and, unless
-// allowRemote, references to git repositories and http(s) files, which
-// kustomize would fetch itself.
-func checkRefs(fsys filesys.FileSystem, kfile string, k *types.Kustomization, allowRemote bool, seen map[string]bool) error {
+// obscurely or not at all: resources that do not exist, objects without
+// apiVersion or kind in the resource files (unless generated, whose files
+// were checked already), and, unless allowRemote, references to git
+// repositories and http(s) files, which kustomize would fetch itself.
+func checkRefs(fsys filesys.FileSystem, kfile string, k *types.Kustomization, generated, allowRemote bool, seen map[string]bool) error {
 	seen[kfile] = true
 	dir := path.Dir(kfile)
 	for _, f := range []struct {
@@ -75,8 +76,14 @@ func checkRefs(fsys filesys.FileSystem, kfile string, k *types.Kustomization, al
 			if isRemote(r) {
 				continue
 			}
-			if p := path.Join(dir, r); !fsys.Exists(p) {
+			p := path.Join(dir, r)
+			if !fsys.Exists(p) {
 				return fmt.Errorf("%s: %s %q: file or directory not found", relName(kfile), f.field, r)
+			}
+			if !generated && f.field == "resource" && !fsys.IsDir(p) {
+				if err := checkObjects(fsys, p); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -108,7 +115,7 @@ func checkIncluded(fsys filesys.FileSystem, dir string, k *types.Kustomization, 
 		if err := sk.Unmarshal(data); err != nil {
 			return fmt.Errorf("%s: %w", relName(subFile), err)
 		}
-		if err := checkRefs(fsys, subFile, &sk, allowRemote, seen); err != nil {
+		if err := checkRefs(fsys, subFile, &sk, false, allowRemote, seen); err != nil {
 			return err
 		}
 	}
@@ -267,7 +274,8 @@ func scanManifest(name string, data []byte, seen map[string]string) (bool, error
 		}
 		f := topFields(&doc)
 		if err := checkTypeMeta(f); err != nil {
-			return false, fmt.Errorf("%s: line %d: %w", name, docLine(&doc), err)
+			return false, fmt.Errorf("%s: line %d: %w (a file that is no manifest can be left out with .sourceignore, or by listing the manifests in a kustomization.yaml)",
+				name, docLine(&doc), err)
 		}
 		if f["apiVersion"] == "" || f["kind"] == "" {
 			continue // not an object: a values file, a CI config, empty
@@ -286,6 +294,27 @@ func scanManifest(name string, data []byte, seen map[string]string) (bool, error
 				name, f["kind"], ns, f["name"], other)
 		}
 		seen[id] = name
+	}
+}
+
+// checkObjects fails when a document of the resource file p looks like an
+// object but lacks apiVersion or kind (see checkTypeMeta); kustomize's own
+// message for that shows neither the file nor the object plainly. Invalid
+// YAML is left to kustomize, which names the file.
+func checkObjects(fsys filesys.FileSystem, p string) error {
+	data, err := fsys.ReadFile(p)
+	if err != nil {
+		return nil // kustomize reports it
+	}
+	dec := kyaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc kyaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return nil
+		}
+		if err := checkTypeMeta(topFields(&doc)); err != nil {
+			return fmt.Errorf("%s: line %d: %w", relName(p), docLine(&doc), err)
+		}
 	}
 }
 
