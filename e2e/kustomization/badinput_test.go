@@ -149,7 +149,7 @@ func TestKustomization_BadInputAppliesNothingPrunesNothingAndSaysWhy(t *testing.
 			},
 			reason: meta.BuildFailedReason,
 			want: func(*fixture) []string {
-				return []string{"app/secret.yaml", "decrypt", "no age identity in the decryption Secret matches", wrongRecipient}
+				return []string{"app/secret.yaml: cannot decrypt: no age identity in the decryption Secret matches", wrongRecipient}
 			},
 			check: func(t *testing.T, f *fixture, ks *kustomizev1.Kustomization) {
 				mustNotExist(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "db"}})

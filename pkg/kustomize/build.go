@@ -173,11 +173,16 @@ func build(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured,
 	}
 
 	var build filesys.FileSystem = fsys
+	var dfs *decryptFS
 	if opts.Decrypt != nil {
-		build = decryptFS{FileSystem: fsys, decrypt: opts.Decrypt, skip: kfile}
+		dfs = &decryptFS{FileSystem: fsys, decrypt: opts.Decrypt, skip: kfile}
+		build = dfs
 	}
 	resMap, err := run(build, dir, len(k.OpenAPI) > 0)
-	if err != nil {
+	switch {
+	case err != nil && dfs != nil && dfs.failed != nil:
+		return nil, nil, dfs.failed
+	case err != nil:
 		return nil, nil, buildError(kfile, generated, err)
 	}
 

@@ -403,7 +403,7 @@ func TestBuild_DecryptSeesEveryFileReadAndNamesItInErrors(t *testing.T) {
 		return data, nil
 	}
 	_, err = Build(load(t, fs), Options{Path: "app", Decrypt: failing})
-	if err == nil || !strings.Contains(err.Error(), "app/secret.yaml: decrypt: no key") {
+	if err == nil || err.Error() != "app/secret.yaml: cannot decrypt: no key" {
 		t.Errorf("error = %v", err)
 	}
 }
