@@ -73,7 +73,11 @@ func CheckDependencies(ctx context.Context, c client.Reader, referrerKind, names
 			return fmt.Errorf("dependency %s %s is not ready: %w", kind, key, err)
 		}
 		if rev != "" && ks.Status.LastAppliedRevision != rev {
-			return fmt.Errorf("dependency %s %s is not ready: its source has revision %s, it has applied %q", kind, key, rev, ks.Status.LastAppliedRevision)
+			suspended := ""
+			if ks.Spec.Suspend {
+				suspended = " (it is suspended: resume it)"
+			}
+			return fmt.Errorf("dependency %s %s is not ready: its source has revision %s, it has applied %q%s", kind, key, rev, ks.Status.LastAppliedRevision, suspended)
 		}
 	}
 	return nil
