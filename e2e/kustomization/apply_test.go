@@ -10,7 +10,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -375,6 +377,40 @@ func TestKustomization_DependsOnWaitsWhileDependencySourceIsNotReady(t *testing.
 	cmData(t, f.ns, "apps")
 }
 
+// After a commit to the source both share, the dependent waits until its
+// dependency has applied that commit: here never, since the dependency's
+// new Deployment cannot become ready.
+func TestKustomization_DependsOnWaitsForTheDependencyToApplyTheNewCommit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{
+		"infra/deploy.yaml": deploymentYAML("infra", 1, ""),
+		"apps/cm.yaml":      configMap("", "apps", map[string]string{"level": "v1"}),
+	})
+	a := f.kustomization(t, "infra", "infra", func(s *kustomizev1.KustomizationSpec) {
+		s.Wait = true
+		s.Timeout = &metav1.Duration{Duration: 5 * time.Second}
+	})
+	b := f.kustomization(t, "apps", "apps", func(s *kustomizev1.KustomizationSpec) {
+		s.DependsOn = []meta.DependencyReference{{Name: "infra"}}
+	})
+	first := f.revision(t)
+	waitApplied(t, a, first)
+	waitApplied(t, b, first)
+
+	rev := f.commit(t, map[string]string{
+		"infra/deploy.yaml": deploymentYAML("infra", 1, "      nodeSelector:\n        tether.dev/no-such-node: \"true\"\n"),
+		"apps/cm.yaml":      configMap("", "apps", map[string]string{"level": "v2"}),
+	}, "v2")
+	waitFailed(t, a, meta.HealthCheckFailedReason, rev)
+	got := harness.WaitForReason(t, cluster, b, meta.DependencyNotReadyReason)
+	if got.Status.LastAppliedRevision != first {
+		t.Errorf("the dependent applied %s before its dependency did", got.Status.LastAppliedRevision)
+	}
+	if d := cmData(t, f.ns, "apps"); d["level"] != "v1" {
+		t.Errorf("the dependent applied the new commit before its dependency: %v", d)
+	}
+}
+
 func TestKustomization_SuspendStopsDriftCorrectionAndResumeRestartsIt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, map[string]string{"app/cm.yaml": configMap("", "settings", map[string]string{"level": "from-git"})})
@@ -586,7 +622,7 @@ func TestKustomization_ImmutableFieldChangeFailsUnlessForced(t *testing.T) {
 		"app/other.yaml":  configMap("", "other", map[string]string{"level": "v2"}),
 	}, "v2")
 	got := waitFailed(t, ks, "ReconciliationFailed", rev)
-	mustContain(t, "Ready message", readyMessage(got), "ConfigMap/"+f.ns+"/frozen", "immutable")
+	mustContain(t, "Ready message", readyMessage(got), "app/frozen.yaml: ConfigMap/"+f.ns+"/frozen", "data is immutable", "spec.force", "tether.dev/force: enabled")
 	if d := cmData(t, f.ns, "frozen"); d["level"] != "v1" {
 		t.Errorf("immutable ConfigMap changed without force: %v", d)
 	}
@@ -608,4 +644,179 @@ func TestKustomization_ImmutableFieldChangeFailsUnlessForced(t *testing.T) {
 	if d := cmData(t, f.ns, "other"); d["level"] != "v2" {
 		t.Errorf("other = %v", d)
 	}
+}
+
+func TestKustomization_HealthChecksWaitForTheNamedObjectsInTheirNamespaceOrTheKustomizations(t *testing.T) {
+	t.Parallel()
+	// minReadySeconds keeps web unavailable for a while after its pod runs,
+	// so that Ready before it is Available would be seen.
+	f := newFixture(t, map[string]string{
+		"app/web.yaml": strings.Replace(deploymentYAML("web", 1, ""), "spec:\n  replicas", "spec:\n  minReadySeconds: 3\n  replicas", 1),
+		"app/api.yaml": deploymentYAML("api", 1, ""),
+	})
+	ks := f.kustomization(t, "app", "app", func(s *kustomizev1.KustomizationSpec) {
+		s.HealthChecks = []meta.NamespacedObjectKindReference{
+			{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}, // the Kustomization's namespace
+			{APIVersion: "apps/v1", Kind: "Deployment", Name: "api", Namespace: f.ns},
+		}
+	})
+	got := harness.WaitFor(t, cluster, ks, "Ready", func(k *kustomizev1.Kustomization) bool {
+		if !isReady(k) {
+			return false
+		}
+		for _, name := range []string{"web", "api"} {
+			dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}}
+			mustGet(t, dep)
+			if !deploymentAvailable(dep) {
+				t.Errorf("Kustomization Ready while Deployment %s is not Available: %+v", name, dep.Status)
+			}
+		}
+		return true
+	})
+	if c := condition(got, "Healthy"); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Healthy condition = %+v", c)
+	}
+
+	// A check of an object that does not exist fails after the timeout,
+	// naming it in the Kustomization's namespace.
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.HealthChecks = append(got.Spec.HealthChecks, meta.NamespacedObjectKindReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "missing"})
+	got.Spec.Timeout = &metav1.Duration{Duration: 3 * time.Second}
+	if err := cluster.Client.Patch(context.Background(), got, patch); err != nil {
+		t.Fatal(err)
+	}
+	failed := waitFailed(t, ks, meta.HealthCheckFailedReason, f.revision(t))
+	mustContain(t, "Ready message", readyMessage(failed), "Deployment/"+f.ns+"/missing")
+	for _, name := range []string{"/web", "/api"} {
+		if strings.Contains(readyMessage(failed), "Deployment/"+f.ns+name) {
+			t.Errorf("the healthy Deployment%s is named among the unhealthy objects: %s", name, readyMessage(failed))
+		}
+	}
+}
+
+// A Namespace removed from git together with its objects is deleted after
+// them, and not at all while it holds a prune-disabled one: deleting it
+// would delete that object too.
+func TestKustomization_PruneKeepsNamespaceHoldingPruneDisabledObject(t *testing.T) {
+	t.Parallel()
+	kept := strings.Replace(configMap(nsPlaceholder+"-holds", "kept", map[string]string{"k": "v"}), "metadata:\n", "metadata:\n  annotations:\n    tether.dev/prune: disabled\n", 1)
+	nsYAML := func(name string) string { return "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n" }
+	f := newFixture(t, map[string]string{
+		"app/holds.yaml": nsYAML(nsPlaceholder+"-holds") + "---\n" + kept + "---\n" + configMap(nsPlaceholder+"-holds", "pruned", map[string]string{"k": "v"}),
+		"app/gone.yaml":  nsYAML(nsPlaceholder+"-gone") + "---\n" + configMap(nsPlaceholder+"-gone", "pruned", map[string]string{"k": "v"}),
+		"app/stays.yaml": configMap(nsPlaceholder, "stays", map[string]string{"k": "v"}),
+	})
+	holds, gone := &corev1.Namespace{}, &corev1.Namespace{}
+	holds.Name, gone.Name = f.ns+"-holds", f.ns+"-gone"
+	t.Cleanup(func() {
+		for _, ns := range []*corev1.Namespace{holds, gone} {
+			_ = cluster.Client.Delete(context.Background(), ns)
+		}
+	})
+	ks := f.kustomization(t, "app", "app", func(s *kustomizev1.KustomizationSpec) { s.TargetNamespace = "" })
+	waitApplied(t, ks, f.revision(t))
+	mustGet(t, holds)
+	mustGet(t, gone)
+
+	rev := f.commit(t, map[string]string{"app/holds.yaml": gitserver.Deleted, "app/gone.yaml": gitserver.Deleted}, "remove both namespaces")
+	got := waitApplied(t, ks, rev)
+	waitGone(t, 30*time.Second, cmKey(holds.Name, "pruned"))
+	mustGet(t, holds)
+	if !holds.DeletionTimestamp.IsZero() {
+		t.Errorf("Namespace %s holding a prune-disabled object is being deleted", holds.Name)
+	}
+	cmData(t, holds.Name, "kept")
+	switch err := get(gone); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		t.Fatal(err)
+	case gone.DeletionTimestamp.IsZero():
+		t.Errorf("Namespace %s was not pruned", gone.Name)
+	}
+	for _, e := range got.Status.Inventory.Entries {
+		if strings.Contains(e.ID, "-holds") || strings.Contains(e.ID, "-gone") {
+			t.Errorf("inventory still lists %s", e.ID)
+		}
+	}
+}
+
+// The object's tether.dev/force: enabled annotation recreates it when its
+// immutable field changes, without spec.force.
+func TestKustomization_ForceAnnotationRecreatesObjectWhoseImmutableFieldChanged(t *testing.T) {
+	t.Parallel()
+	immutable := func(v string) string {
+		cm := configMap("", "frozen", map[string]string{"level": v}) + "immutable: true\n"
+		return strings.Replace(cm, "metadata:\n", "metadata:\n  annotations:\n    tether.dev/force: enabled\n", 1)
+	}
+	f := newFixture(t, map[string]string{"app/frozen.yaml": immutable("v1")})
+	ks := f.kustomization(t, "app", "app", nil)
+	waitApplied(t, ks, f.revision(t))
+	old := cmKey(f.ns, "frozen")
+	mustGet(t, old)
+
+	rev := f.commit(t, map[string]string{"app/frozen.yaml": immutable("v2")}, "v2")
+	got := waitApplied(t, ks, rev)
+	if got.Spec.Force {
+		t.Fatal("spec.force is set: the test is of the annotation")
+	}
+	now := cmKey(f.ns, "frozen")
+	mustGet(t, now)
+	if now.Data["level"] != "v2" || now.UID == old.UID {
+		t.Errorf("data %v, uid %s (was %s); want v2 in a recreated object", now.Data, now.UID, old.UID)
+	}
+}
+
+// A CRD and objects of its kind in one Kustomization: the CRD is applied
+// and Established first, then the objects.
+func TestKustomization_AppliesCRDBeforeObjectsOfItsKind(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	group := f.ns + ".example.tether.dev"
+	crd := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.%[1]s
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names:
+    kind: Gadget
+    plural: gadgets
+    singular: gadget
+    listKind: GadgetList
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+`, group)
+	gadget := fmt.Sprintf("apiVersion: %s/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  size: 3\n", group)
+	rev := f.commit(t, map[string]string{"app/crd.yaml": crd, "app/gadget.yaml": gadget}, "crd and gadget")
+	t.Cleanup(func() {
+		c := &unstructured.Unstructured{}
+		c.SetAPIVersion("apiextensions.k8s.io/v1")
+		c.SetKind("CustomResourceDefinition")
+		c.SetName("gadgets." + group)
+		_ = cluster.Client.Delete(context.Background(), c)
+	})
+	ks := f.kustomization(t, "app", "app", nil)
+	got := waitApplied(t, ks, rev)
+
+	g := &unstructured.Unstructured{}
+	g.SetAPIVersion(group + "/v1")
+	g.SetKind("Gadget")
+	g.SetNamespace(f.ns)
+	g.SetName("g")
+	mustGet(t, g)
+	if size, _, _ := unstructured.NestedInt64(g.Object, "spec", "size"); size != 3 {
+		t.Errorf("Gadget spec.size = %d, want 3", size)
+	}
+	var ids []string
+	for _, e := range got.Status.Inventory.Entries {
+		ids = append(ids, e.ID)
+	}
+	mustContain(t, "inventory", strings.Join(ids, " "), "_gadgets."+group+"_apiextensions.k8s.io_CustomResourceDefinition", f.ns+"_g_"+group+"_Gadget")
 }

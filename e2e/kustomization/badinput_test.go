@@ -68,7 +68,22 @@ func TestKustomization_BadInputAppliesNothingPrunesNothingAndSaysWhy(t *testing.
 				}
 			},
 			reason: meta.BuildFailedReason,
-			want:   func(*fixture) []string { return []string{"nokind.yaml", "missing kind"} },
+			want: func(*fixture) []string {
+				return []string{"app/nokind.yaml", "line 1", `"nokind" has no kind`}
+			},
+		},
+		{
+			// Without a kustomization.yaml, a file whose only object lost
+			// its kind must not be taken for a values file and left out:
+			// its object would be pruned.
+			name: "object without kind, generated kustomization",
+			files: func(*testing.T, *fixture) map[string]string {
+				return map[string]string{"app/nokind.yaml": "# the app's settings\napiVersion: v1\nmetadata:\n  name: nokind\ndata:\n  a: b\n"}
+			},
+			reason: meta.BuildFailedReason,
+			want: func(*fixture) []string {
+				return []string{"app/nokind.yaml", "line 2", `"nokind" has no kind`}
+			},
 		},
 		{
 			name: "duplicate object",
@@ -81,13 +96,26 @@ func TestKustomization_BadInputAppliesNothingPrunesNothingAndSaysWhy(t *testing.
 			},
 		},
 		{
+			// The Namespace belongs to the first stage, applied before the
+			// others: the unknown kind must stop it too.
 			name: "kind unknown to the cluster",
+			setup: func(*testing.T, *fixture) func(*kustomizev1.KustomizationSpec) {
+				return func(s *kustomizev1.KustomizationSpec) {
+					s.TargetNamespace = "" // it would rename the Namespace
+				}
+			},
 			files: func(*testing.T, *fixture) map[string]string {
-				return map[string]string{"app/widget.yaml": "apiVersion: example.tether.dev/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: " + nsPlaceholder + "\nspec:\n  size: 1\n"}
+				return map[string]string{
+					"app/widget.yaml": "apiVersion: example.tether.dev/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: " + nsPlaceholder + "\nspec:\n  size: 1\n",
+					"app/ns.yaml":     "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + nsPlaceholder + "-stage1\n",
+				}
 			},
 			reason: meta.ReconciliationFailedReason,
 			want: func(f *fixture) []string {
-				return []string{"Widget/" + f.ns + "/w", "example.tether.dev/v1", "Widget"}
+				return []string{"app/widget.yaml: Widget/" + f.ns + "/w", "no kind example.tether.dev/v1, Kind=Widget is known to the cluster"}
+			},
+			check: func(t *testing.T, f *fixture, _ *kustomizev1.Kustomization) {
+				mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns + "-stage1"}})
 			},
 		},
 		{
@@ -102,7 +130,7 @@ func TestKustomization_BadInputAppliesNothingPrunesNothingAndSaysWhy(t *testing.
 			},
 			reason: meta.BuildFailedReason,
 			want: func(f *fixture) []string {
-				return []string{"ConfigMap " + f.ns + "/vars", "MISSING_VAR", "not set"}
+				return []string{"app/vars.yaml: ConfigMap " + f.ns + "/vars", "MISSING_VAR", "not set"}
 			},
 			check: func(t *testing.T, f *fixture, _ *kustomizev1.Kustomization) { mustNotExist(t, cmKey(f.ns, "vars")) },
 		},
@@ -120,7 +148,9 @@ func TestKustomization_BadInputAppliesNothingPrunesNothingAndSaysWhy(t *testing.
 				return map[string]string{"app/secret.yaml": sopsSecret(t, nsPlaceholder, "db", map[string]string{"password": sopsPlaintext}, wrongRecipient)}
 			},
 			reason: meta.BuildFailedReason,
-			want:   func(*fixture) []string { return []string{"app/secret.yaml", wrongRecipient} },
+			want: func(*fixture) []string {
+				return []string{"app/secret.yaml: cannot decrypt: no age identity in the decryption Secret matches", wrongRecipient}
+			},
 			check: func(t *testing.T, f *fixture, ks *kustomizev1.Kustomization) {
 				mustNotExist(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "db"}})
 				if s := harness.Conditions(ks); strings.Contains(s, sopsPlaintext) {
@@ -142,8 +172,8 @@ func TestKustomization_BadInputAppliesNothingPrunesNothingAndSaysWhy(t *testing.
 				return map[string]string{"app/elsewhere.yaml": configMap(otherNS, "intruder", map[string]string{"a": "b"})}
 			},
 			reason: meta.ReconciliationFailedReason,
-			want: func(*fixture) []string {
-				return []string{"ConfigMap/" + otherNS + "/intruder", "forbidden", "system:serviceaccount:"}
+			want: func(f *fixture) []string {
+				return []string{"app/elsewhere.yaml: ConfigMap/" + otherNS + "/intruder", "forbidden", "system:serviceaccount:" + f.ns + ":deployer"}
 			},
 			check: func(t *testing.T, f *fixture, _ *kustomizev1.Kustomization) {
 				mustNotExist(t, cmKey(otherNS, "intruder"))

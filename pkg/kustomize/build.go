@@ -157,7 +157,7 @@ func build(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured,
 	if err := applyOverlays(&k, &opts); err != nil {
 		return nil, nil, err
 	}
-	if err := checkRefs(fsys, kfile, &k, opts.AllowRemoteBases, map[string]bool{}); err != nil {
+	if err := checkRefs(fsys, kfile, &k, generated, opts.AllowRemoteBases, map[string]bool{}); err != nil {
 		return nil, nil, err
 	}
 
@@ -173,11 +173,16 @@ func build(fsys filesys.FileSystem, opts Options) ([]*unstructured.Unstructured,
 	}
 
 	var build filesys.FileSystem = fsys
+	var dfs *decryptFS
 	if opts.Decrypt != nil {
-		build = decryptFS{FileSystem: fsys, decrypt: opts.Decrypt, skip: kfile}
+		dfs = &decryptFS{FileSystem: fsys, decrypt: opts.Decrypt, skip: kfile}
+		build = dfs
 	}
 	resMap, err := run(build, dir, len(k.OpenAPI) > 0)
-	if err != nil {
+	switch {
+	case err != nil && dfs != nil && dfs.failed != nil:
+		return nil, nil, dfs.failed
+	case err != nil:
 		return nil, nil, buildError(kfile, generated, err)
 	}
 

@@ -17,6 +17,8 @@ func TestBuild_DirWithoutKustomizationListsManifestsRecursively(t *testing.T) {
 		"apps/ns.yaml":               "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n",
 		"apps/web/deploy.yaml":       deployment("web", "nginx:1"),
 		"apps/web/values.yaml":       "replicaCount: 2\n", // not a manifest: skipped
+		"apps/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+		"apps/web/empty.yaml":        "# nothing yet\n---\n",
 		"apps/web/chart.json":        `{"name": "web"}`,
 		"apps/web/README.md":         "# web",
 		"apps/multi.yml":             "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n---\n" + configMap("web"),
@@ -262,7 +264,19 @@ func TestBuild_ErrorsNameTheFile(t *testing.T) {
 			[]string{`k/kustomization.yaml: component "../c": file or directory not found`}},
 		{"object without kind",
 			files{"kustomization.yaml": "resources:\n- a.yaml\n", "a.yaml": "apiVersion: v1\nmetadata:\n  name: x\n"}, "",
-			[]string{"kustomization.yaml", "'a.yaml'", "missing kind"}},
+			[]string{`a.yaml: line 1: the object "x" has no kind`}},
+		{"object without apiVersion in an included base",
+			files{"k/kustomization.yaml": "resources:\n- ../base\n", "base/kustomization.yaml": "resources:\n- a.yaml\n", "base/a.yaml": "kind: ConfigMap\nmetadata:\n  name: x\n"}, "k",
+			[]string{`base/a.yaml: line 1: ConfigMap "x" has no apiVersion`}},
+		{"object without kind, generated kustomization",
+			files{"d/a.yaml": configMap("a"), "d/b.yaml": "apiVersion: v1\nmetadata:\n  name: b\ndata:\n  k: v\n"}, "d",
+			[]string{`d/b.yaml: line 1: the object "b" has no kind`}},
+		{"object without kind after another, generated kustomization",
+			files{"d/b.yaml": "# leading comment\n---\n" + configMap("a") + "---\n# only a comment\n---\napiVersion: v1\nmetadata:\n  name: b\n"}, "d",
+			[]string{`d/b.yaml: line 12: the object "b" has no kind`}},
+		{"object without apiVersion, generated kustomization",
+			files{"d/b.yaml": "kind: ConfigMap\nmetadata:\n  name: b\n"}, "d",
+			[]string{`d/b.yaml: line 1: ConfigMap "b" has no apiVersion`}},
 		{"duplicate object, user kustomization",
 			files{"kustomization.yaml": "resources:\n- a.yaml\n- b.yaml\n", "a.yaml": configMap("x"), "b.yaml": configMap("x")}, "",
 			[]string{"kustomization.yaml", "'b.yaml'", "already registered id", "ConfigMap"}},
@@ -389,7 +403,7 @@ func TestBuild_DecryptSeesEveryFileReadAndNamesItInErrors(t *testing.T) {
 		return data, nil
 	}
 	_, err = Build(load(t, fs), Options{Path: "app", Decrypt: failing})
-	if err == nil || !strings.Contains(err.Error(), "app/secret.yaml: decrypt: no key") {
+	if err == nil || err.Error() != "app/secret.yaml: cannot decrypt: no key" {
 		t.Errorf("error = %v", err)
 	}
 }

@@ -181,9 +181,12 @@ type decryptFS struct {
 	filesys.FileSystem
 	decrypt func(path string, data []byte) ([]byte, error)
 	skip    string // the kustomization file Build generated
+	// failed is the first file that could not be decrypted: kustomize's
+	// errors do not wrap the cause, so Build finds it here.
+	failed *decryptError
 }
 
-func (d decryptFS) ReadFile(p string) ([]byte, error) {
+func (d *decryptFS) ReadFile(p string) ([]byte, error) {
 	data, err := d.FileSystem.ReadFile(p)
 	if err != nil || p == d.skip {
 		return data, err
@@ -191,7 +194,25 @@ func (d decryptFS) ReadFile(p string) ([]byte, error) {
 	name := strings.TrimPrefix(path.Clean(p), root)
 	out, err := d.decrypt(name, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: decrypt: %w", name, err)
+		de := &decryptError{name: name, err: err}
+		if d.failed == nil {
+			d.failed = de
+		}
+		return nil, de
 	}
 	return out, nil
 }
+
+// decryptError is a file that could not be decrypted. Build reports it as
+// it is, without the layers kustomize puts around it.
+type decryptError struct {
+	name string
+	err  error
+}
+
+func (e *decryptError) Error() string {
+	// The SOPS decryptor's errors start with the file's name already.
+	return e.name + ": cannot decrypt: " + strings.TrimPrefix(e.err.Error(), e.name+": ")
+}
+
+func (e *decryptError) Unwrap() error { return e.err }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/types"
@@ -60,10 +61,11 @@ func applyOverlays(k *types.Kustomization, o *Options) error {
 
 // checkRefs checks the kustomization k (in file kfile), and those it includes
 // from fsys, before kustomize runs, for errors that kustomize reports
-// obscurely or not at all: resources that do not exist, and, unless
-// allowRemote, references to git repositories and http(s) files, which
-// kustomize would fetch itself.
-func checkRefs(fsys filesys.FileSystem, kfile string, k *types.Kustomization, allowRemote bool, seen map[string]bool) error {
+// obscurely or not at all: resources that do not exist, objects without
+// apiVersion or kind in the resource files (unless generated, whose files
+// were checked already), and, unless allowRemote, references to git
+// repositories and http(s) files, which kustomize would fetch itself.
+func checkRefs(fsys filesys.FileSystem, kfile string, k *types.Kustomization, generated, allowRemote bool, seen map[string]bool) error {
 	seen[kfile] = true
 	dir := path.Dir(kfile)
 	for _, f := range []struct {
@@ -74,8 +76,14 @@ func checkRefs(fsys filesys.FileSystem, kfile string, k *types.Kustomization, al
 			if isRemote(r) {
 				continue
 			}
-			if p := path.Join(dir, r); !fsys.Exists(p) {
+			p := path.Join(dir, r)
+			if !fsys.Exists(p) {
 				return fmt.Errorf("%s: %s %q: file or directory not found", relName(kfile), f.field, r)
+			}
+			if !generated && f.field == "resource" && !fsys.IsDir(p) {
+				if err := checkObjects(fsys, p); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -107,7 +115,7 @@ func checkIncluded(fsys filesys.FileSystem, dir string, k *types.Kustomization, 
 		if err := sk.Unmarshal(data); err != nil {
 			return fmt.Errorf("%s: %w", relName(subFile), err)
 		}
-		if err := checkRefs(fsys, subFile, &sk, allowRemote, seen); err != nil {
+		if err := checkRefs(fsys, subFile, &sk, false, allowRemote, seen); err != nil {
 			return err
 		}
 	}
@@ -189,9 +197,10 @@ func isRemote(ref string) bool {
 //
 // A manifest is a .yaml, .yml or .json file with at least one document that
 // has apiVersion and kind; others (Helm values, CI configs) are skipped.
-// Files that are not valid YAML are errors naming them, not skipped: a typo
-// in a manifest must not silently drop its objects, which a prune would then
-// delete.
+// Files that are not valid YAML, and documents that look like objects (they
+// have kind or metadata) but lack apiVersion or kind, are errors naming
+// them, not skipped: a typo in a manifest must not silently drop its
+// objects, which a prune would then delete.
 func generate(fsys filesys.FileSystem, dir string) (types.Kustomization, error) {
 	k := types.Kustomization{TypeMeta: types.TypeMeta{
 		APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind,
@@ -264,8 +273,12 @@ func scanManifest(name string, data []byte, seen map[string]string) (bool, error
 			return false, fmt.Errorf("%s: %w", name, err)
 		}
 		f := topFields(&doc)
+		if err := checkTypeMeta(f); err != nil {
+			return false, fmt.Errorf("%s: line %d: %w (a file that is no manifest can be left out with .sourceignore, or by listing the manifests in a kustomization.yaml)",
+				name, docLine(&doc), err)
+		}
 		if f["apiVersion"] == "" || f["kind"] == "" {
-			continue
+			continue // not an object: a values file, a CI config, empty
 		}
 		manifest = true
 		if f["name"] == "" || strings.HasSuffix(f["kind"], "List") {
@@ -284,8 +297,60 @@ func scanManifest(name string, data []byte, seen map[string]string) (bool, error
 	}
 }
 
+// checkObjects fails when a document of the resource file p looks like an
+// object but lacks apiVersion or kind (see checkTypeMeta); kustomize's own
+// message for that shows neither the file nor the object plainly. Invalid
+// YAML is left to kustomize, which names the file.
+func checkObjects(fsys filesys.FileSystem, p string) error {
+	data, err := fsys.ReadFile(p)
+	if err != nil {
+		return nil // kustomize reports it
+	}
+	dec := kyaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc kyaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return nil
+		}
+		if err := checkTypeMeta(topFields(&doc)); err != nil {
+			return fmt.Errorf("%s: line %d: %w", relName(p), docLine(&doc), err)
+		}
+	}
+}
+
+// checkTypeMeta fails for a document that is meant as an object, having
+// kind or metadata, but lacks kind or apiVersion. Documents with neither
+// (Helm values; Chart.yaml, which has an apiVersion) are not objects.
+func checkTypeMeta(f map[string]string) error {
+	if f["kind"] == "" && f["metadata"] == "" {
+		return nil
+	}
+	what := "the object"
+	if f["kind"] != "" {
+		what = f["kind"]
+	}
+	if f["name"] != "" {
+		what += " " + strconv.Quote(f["name"])
+	}
+	switch {
+	case f["kind"] == "":
+		return fmt.Errorf("%s has no kind: every object needs apiVersion and kind", what)
+	case f["apiVersion"] == "":
+		return fmt.Errorf("%s has no apiVersion: every object needs apiVersion and kind", what)
+	}
+	return nil
+}
+
+// docLine is the line in its file where doc's content starts.
+func docLine(doc *kyaml.Node) int {
+	if doc.Kind == kyaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0].Line
+	}
+	return doc.Line
+}
+
 // topFields returns apiVersion, kind, name and namespace of a document when
-// they are strings.
+// they are strings, and "metadata" set to "true" when it has metadata.
 func topFields(doc *kyaml.Node) map[string]string {
 	out := map[string]string{}
 	n := doc
@@ -300,7 +365,11 @@ func topFields(doc *kyaml.Node) map[string]string {
 		switch {
 		case (key == "apiVersion" || key == "kind") && val.Kind == kyaml.ScalarNode:
 			out[key] = val.Value
-		case key == "metadata" && val.Kind == kyaml.MappingNode:
+		case key == "metadata":
+			out["metadata"] = "true"
+			if val.Kind != kyaml.MappingNode {
+				continue
+			}
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				mk, mv := val.Content[j].Value, val.Content[j+1]
 				if (mk == "name" || mk == "namespace") && mv.Kind == kyaml.ScalarNode {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -41,32 +43,81 @@ func (m *Manager) Delete(ctx context.Context, u *unstructured.Unstructured, poli
 // DeleteAll deletes the objects that still exist, still carry the owner
 // labels and are not annotated to be kept (tether.dev/prune: disabled or
 // tether.dev/reconcile: disabled); the others are Skipped.
+//
+// Namespaces are deleted last, in a pass of their own, since deleting one
+// deletes what it holds: the objects of objs in it go first, each checked
+// as above. A Namespace is kept (Skipped) when one of those objects was kept,
+// or its deletion would take the object with it, and all Namespaces are kept
+// when another deletion failed.
 func (m *Manager) DeleteAll(ctx context.Context, objs []*unstructured.Unstructured, opts DeleteOptions) (ChangeSet, error) {
 	if opts.Propagation == "" {
 		opts.Propagation = metav1.DeletePropagationBackground
 	}
-	changes := make(ChangeSet, len(objs))
-	err := m.each(ctx, len(objs), func(ctx context.Context, i int) error {
-		u := objs[i]
-		changes[i] = Change{Subject: Subject(u), Action: Skipped}
-		live, err := m.get(ctx, u)
-		if err != nil {
-			if meta.IsNoMatchError(err) || strings.Contains(err.Error(), "no matches for kind") {
-				return nil
-			}
-			return err
+	var others, namespaces []int
+	for i, u := range objs {
+		if isNamespace(u) {
+			namespaces = append(namespaces, i)
+		} else {
+			others = append(others, i)
 		}
-		if live == nil || !live.GetDeletionTimestamp().IsZero() || !owned(live, opts.Owner) ||
-			annotation(live, PruneAnnotation) == DisabledValue || annotation(live, ReconcileAnnotation) == DisabledValue {
+	}
+	changes := make(ChangeSet, len(objs))
+	for _, i := range namespaces {
+		changes[i] = Change{Subject: Subject(objs[i]), Action: Skipped}
+	}
+	var mu sync.Mutex
+	holding := map[string]bool{} // namespaces holding a kept object
+	err := m.each(ctx, len(others), func(ctx context.Context, j int) error {
+		u := objs[others[j]]
+		ch, kept, err := m.deleteIfOurs(ctx, u, opts)
+		changes[others[j]] = ch
+		if kept && u.GetNamespace() != "" {
+			mu.Lock()
+			holding[u.GetNamespace()] = true
+			mu.Unlock()
+		}
+		return err
+	})
+	if err != nil {
+		return changes, err
+	}
+	err = m.each(ctx, len(namespaces), func(ctx context.Context, j int) error {
+		u := objs[namespaces[j]]
+		if holding[u.GetName()] {
 			return nil
 		}
-		// Deleting the object as read guards against deleting a newer one
-		// created under the same name meanwhile.
-		ch, err := m.Delete(ctx, live, opts.Propagation)
-		changes[i] = ch
+		ch, _, err := m.deleteIfOurs(ctx, u, opts)
+		changes[namespaces[j]] = ch
 		return err
 	})
 	return changes, err
+}
+
+// deleteIfOurs deletes u unless it is gone, being deleted, or to be kept
+// (another owner's, or annotated); kept reports the last.
+func (m *Manager) deleteIfOurs(ctx context.Context, u *unstructured.Unstructured, opts DeleteOptions) (ch Change, kept bool, err error) {
+	ch = Change{Subject: Subject(u), Action: Skipped}
+	live, err := m.get(ctx, u)
+	if err != nil {
+		if meta.IsNoMatchError(err) || strings.Contains(err.Error(), "no matches for kind") {
+			return ch, false, nil
+		}
+		return ch, false, err
+	}
+	if live == nil || !live.GetDeletionTimestamp().IsZero() {
+		return ch, false, nil
+	}
+	if !owned(live, opts.Owner) || annotation(live, PruneAnnotation) == DisabledValue || annotation(live, ReconcileAnnotation) == DisabledValue {
+		return ch, true, nil
+	}
+	// Deleting the object as read guards against deleting a newer one
+	// created under the same name meanwhile.
+	ch, err = m.Delete(ctx, live, opts.Propagation)
+	return ch, false, err
+}
+
+func isNamespace(u *unstructured.Unstructured) bool {
+	return u.GroupVersionKind().GroupKind() == schema.GroupKind{Kind: "Namespace"}
 }
 
 func owned(u *unstructured.Unstructured, owner map[string]string) bool {

@@ -27,6 +27,7 @@ import (
 	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
+	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
 	"github.com/tether-gitops/tether/pkg/controller/sourcectl"
 )
@@ -36,7 +37,8 @@ func ObjectKey(kind, namespace, name string) string { return kind + "/" + namesp
 
 // CheckDependencies returns an error naming the first dependency (entries
 // without kind are of referrerKind) that is not Ready at its generation; a
-// Kustomization must also have applied the revision it last attempted.
+// Kustomization must also have applied the revision its source has now, so
+// that after a commit its dependents wait for it to apply that commit.
 func CheckDependencies(ctx context.Context, c client.Reader, referrerKind, namespace string, deps []meta.DependencyReference) error {
 	for _, d := range deps {
 		kind := d.KindOr(referrerKind)
@@ -59,11 +61,60 @@ func CheckDependencies(ctx context.Context, c client.Reader, referrerKind, names
 		if dep.GetGeneration() != dep.GetObservedGeneration() || !meta.IsReady(dep) {
 			return fmt.Errorf("dependency %s %s is not ready", kind, key)
 		}
-		if ks, ok := dep.(*kustomizev1.Kustomization); ok && ks.Status.LastAppliedRevision != ks.Status.LastAttemptedRevision {
+		ks, ok := dep.(*kustomizev1.Kustomization)
+		if !ok {
+			continue
+		}
+		if ks.Status.LastAppliedRevision != ks.Status.LastAttemptedRevision {
 			return fmt.Errorf("dependency %s %s is not ready: revision %s is being applied", kind, key, ks.Status.LastAttemptedRevision)
+		}
+		rev, err := sourceRevision(ctx, c, ks)
+		if err != nil {
+			return fmt.Errorf("dependency %s %s is not ready: %w", kind, key, err)
+		}
+		if rev != "" && ks.Status.LastAppliedRevision != rev {
+			suspended := ""
+			if ks.Spec.Suspend {
+				suspended = " (it is suspended: resume it)"
+			}
+			return fmt.Errorf("dependency %s %s is not ready: its source has revision %s, it has applied %q%s", kind, key, rev, ks.Status.LastAppliedRevision, suspended)
 		}
 	}
 	return nil
+}
+
+// sourceRevision is the revision of the artifact ks's source has now ("" for
+// a source kind it cannot have, which its own reconcile reports).
+func sourceRevision(ctx context.Context, c client.Reader, ks *kustomizev1.Kustomization) (string, error) {
+	ref := ks.Spec.SourceRef
+	var src interface {
+		meta.Source
+		client.Object
+	}
+	switch ref.Kind {
+	case sourcev1.GitRepositoryKind:
+		src = &sourcev1.GitRepository{}
+	case sourcev1.OCIRepositoryKind:
+		src = &sourcev1.OCIRepository{}
+	case sourcev1.BucketKind:
+		src = &sourcev1.Bucket{}
+	default:
+		return "", nil
+	}
+	key := client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
+	if key.Namespace == "" {
+		key.Namespace = ks.Namespace
+	}
+	if err := c.Get(ctx, key, src); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", fmt.Errorf("its source %s %s is not found", ref.Kind, key)
+		}
+		return "", fmt.Errorf("reading its source %s %s: %w", ref.Kind, key, err)
+	}
+	if src.GetArtifact() == nil {
+		return "", fmt.Errorf("its source %s %s has no artifact yet", ref.Kind, key)
+	}
+	return src.GetArtifact().Revision, nil
 }
 
 // CheckNamespaces enforces --no-cross-namespace-refs: source names the

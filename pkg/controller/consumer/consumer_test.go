@@ -1,15 +1,21 @@
 package consumer
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
+	"github.com/tether-gitops/tether/pkg/apis"
+	helmv1 "github.com/tether-gitops/tether/pkg/apis/helm/v1"
 	kustomizev1 "github.com/tether-gitops/tether/pkg/apis/kustomize/v1"
 	"github.com/tether-gitops/tether/pkg/apis/meta"
+	sourcev1 "github.com/tether-gitops/tether/pkg/apis/source/v1"
 )
 
 func TestCheckNamespaces_RefusesOtherNamespacesOnly(t *testing.T) {
@@ -77,5 +83,48 @@ func TestApplied_StartsOverWithANewEpoch(t *testing.T) {
 	a.Forget(key)
 	if a.Of(key, "2") == d2 {
 		t.Error("Forget kept the memory")
+	}
+}
+
+// After a commit to the source, a dependency Ready at the revision before
+// must hold its dependents back until it has applied the new one.
+func TestCheckDependencies_KustomizationMustHaveAppliedItsSourcesRevision(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := apis.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	src := &sourcev1.GitRepository{}
+	src.Namespace, src.Name = "infra", "repo"
+	src.Status.Artifact = &meta.Artifact{Revision: "main@sha1:b"}
+	dep := ks("True", 1, "main@sha1:a")
+	dep.Namespace, dep.Name = "apps", "infra"
+	dep.Status.LastAttemptedRevision = "main@sha1:a"
+	dep.Spec.SourceRef = meta.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "repo", Namespace: "infra"}
+	hr := &helmv1.HelmRelease{}
+	hr.Namespace, hr.Name, hr.Generation = "apps", "db", 1
+	hr.Status.ObservedGeneration = 1
+	hr.Status.Conditions = []metav1.Condition{{Type: meta.ReadyCondition, Status: metav1.ConditionTrue}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(src, dep, hr).WithStatusSubresource(src, dep, hr).Build()
+	ctx := context.Background()
+	deps := []meta.DependencyReference{{Name: "infra"}, {Kind: helmv1.HelmReleaseKind, Name: "db"}}
+
+	err := CheckDependencies(ctx, c, kustomizev1.KustomizationKind, "apps", deps)
+	if err == nil || !strings.Contains(err.Error(), "Kustomization apps/infra is not ready") || !strings.Contains(err.Error(), "main@sha1:b") {
+		t.Errorf("dependency behind its source: %v", err)
+	}
+
+	dep.Status.LastAppliedRevision, dep.Status.LastAttemptedRevision = "main@sha1:b", "main@sha1:b"
+	if err := c.Status().Update(ctx, dep); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDependencies(ctx, c, kustomizev1.KustomizationKind, "apps", deps); err != nil {
+		t.Errorf("dependency at its source's revision, HelmRelease Ready: %v", err)
+	}
+
+	if err := c.Delete(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDependencies(ctx, c, kustomizev1.KustomizationKind, "apps", deps); err == nil || !strings.Contains(err.Error(), "GitRepository infra/repo is not found") {
+		t.Errorf("dependency without its source: %v", err)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -124,10 +126,26 @@ func (r *Reconciler) enqueueBy(index, kind string) handler.EventHandler {
 
 // Reconcile brings the objects of one Kustomization in line with its source.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return lifecycle.Reconcile(ctx, r.Client, req, &kustomizev1.Kustomization{}, lifecycle.Steps[*kustomizev1.Kustomization]{
+	ks := &kustomizev1.Kustomization{}
+	res, err := lifecycle.Reconcile(ctx, r.Client, req, ks, lifecycle.Steps[*kustomizev1.Kustomization]{
 		Finalize:  r.finalize,
 		Reconcile: r.reconcile,
 	})
+	if ks.UID == "" {
+		// Not found: gone without its finalizer running here (it was
+		// removed by hand, or deleted while suspended, which the finalizer
+		// skips); what is kept in memory for it goes too.
+		r.forget(ctx, req.NamespacedName)
+	}
+	return res, err
+}
+
+func (r *Reconciler) forget(ctx context.Context, name types.NamespacedName) {
+	if err := r.Get(ctx, name, &kustomizev1.Kustomization{}); !apierrors.IsNotFound(err) {
+		return
+	}
+	r.health.forget(name)
+	r.applied.Forget(name)
 }
 
 // reconcile: dependencies ready → source artifact → (health check still in
@@ -135,25 +153,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomization) error {
 	key := client.ObjectKeyFromObject(ks)
 	if err := r.checkAccess(ks); err != nil {
-		r.health.forget(key)
+		r.dropHealth(ks)
 		return r.fail(ctx, ks, meta.AccessDeniedReason, err)
 	}
 	if err := r.checkDependencies(ctx, ks); err != nil {
-		r.health.forget(key)
+		r.dropHealth(ks)
 		return r.fail(ctx, ks, meta.DependencyNotReadyReason, err)
 	}
 	src, err := r.source(ctx, ks)
 	if err != nil {
-		r.health.forget(key)
+		r.dropHealth(ks)
 		return r.fail(ctx, ks, meta.ArtifactFailedReason, err)
 	}
 	revision := src.GetArtifact().Revision
 
 	// A health check under way for this very generation and revision is
-	// continued, without building and applying again.
+	// continued, without building and applying again; one for another is
+	// superseded.
 	if p, ok := r.health.get(key, pendingKey(ks, revision)); ok {
 		return r.continueHealth(ctx, ks, revision, p)
 	}
+	r.dropHealth(ks)
 
 	before := stashedStatus{inventory: ks.Status.Inventory, attempted: ks.Status.LastAttemptedRevision}
 	ks.Status.LastAttemptedRevision = revision
@@ -194,7 +214,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ks *kustomizev1.Kustomizatio
 // finalize deletes the applied objects when the deletion policy says so,
 // unless the Kustomization is suspended.
 func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization) error {
-	r.health.forget(client.ObjectKeyFromObject(ks))
+	r.dropHealth(ks)
 	r.applied.Forget(client.ObjectKeyFromObject(ks))
 	if ks.Spec.Suspend || ks.Status.Inventory == nil || len(ks.Status.Inventory.Entries) == 0 {
 		return nil
@@ -222,6 +242,18 @@ func (r *Reconciler) finalize(ctx context.Context, ks *kustomizev1.Kustomization
 		return r.newSSA(c).WaitForDeletion(ctx, objs, ks.GetTimeout())
 	}
 	return nil
+}
+
+// dropHealth ends the health check of ks that is not to be continued: a
+// new generation, revision or reconcile request supersedes it, a failure
+// before the apply ends it, or ks is being deleted. The status has not
+// recorded the inventory of the check's apply yet (it waits in the check),
+// so it is put in ks here: the prune or finalizer that comes next must know
+// the objects that apply created.
+func (r *Reconciler) dropHealth(ks *kustomizev1.Kustomization) {
+	if p := r.health.take(client.ObjectKeyFromObject(ks)); p != nil {
+		ks.Status.Inventory = p.status.inventory
+	}
 }
 
 // client returns the client to apply ks with: in the cluster of

@@ -119,9 +119,17 @@ func (t *healthTracker) track(name types.NamespacedName, p *pendingHealth, repor
 }
 
 func (t *healthTracker) forget(name types.NamespacedName) {
+	t.take(name)
+}
+
+// take removes the check of name, whatever its key, and returns it (nil
+// when there is none).
+func (t *healthTracker) take(name types.NamespacedName) *pendingHealth {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	p := t.pending[name]
 	delete(t.pending, name)
+	return p
 }
 
 // Start polls until ctx ends; it runs as a manager Runnable.

@@ -199,7 +199,10 @@ func (r *Reconciler) healthChecks(ks *kustomizev1.Kustomization, objs []*unstruc
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(gv.WithKind(hc.Kind))
 		u.SetName(hc.Name)
-		u.SetNamespace(hc.Namespace)
+		// Without a namespace the entry names an object of the
+		// Kustomization's namespace, as the API documents; a cluster-scoped
+		// kind ignores it.
+		u.SetNamespace(namespaceOr(hc.Namespace, ks.Namespace))
 		out = append(out, u)
 	}
 	return out, nil
@@ -373,7 +376,8 @@ func staleObjects(old, cur *kustomizev1.ResourceInventory) ([]*unstructured.Unst
 		}
 		stale = append(stale, u)
 	}
-	// Namespaces last, so that their objects go first and one at a time.
+	// Namespaces last, for stable messages; DeleteAll deletes them after
+	// their objects in any case.
 	sort.SliceStable(stale, func(i, j int) bool { return stale[j].GetKind() == "Namespace" && stale[i].GetKind() != "Namespace" })
 	return stale, nil
 }
