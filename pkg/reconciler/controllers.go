@@ -17,6 +17,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/controller/helmrelease"
 	"github.com/tether-gitops/tether/pkg/controller/helmrepository"
 	"github.com/tether-gitops/tether/pkg/controller/kustomization"
+	"github.com/tether-gitops/tether/pkg/controller/lifecycle"
 	"github.com/tether-gitops/tether/pkg/controller/ocirepository"
 	"github.com/tether-gitops/tether/pkg/source/helm"
 	"github.com/tether-gitops/tether/pkg/version"
@@ -41,7 +42,7 @@ func setupControllers(mgr manager.Manager, o Options) error {
 		// blip without hammering a server that is down.
 		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](250*time.Millisecond, 5*time.Minute),
 	}
-	events := mgr.GetEventRecorder("tether-reconciler")
+	events := lifecycle.BoundedRecorder(mgr.GetEventRecorder("tether-reconciler"))
 	c := mgr.GetClient()
 
 	// Helm indexes and charts are cached by digest outside the storage path,
