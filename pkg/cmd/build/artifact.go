@@ -15,23 +15,11 @@ import (
 	"github.com/tether-gitops/tether/pkg/artifact"
 )
 
-// source is the source object of a Kustomization, with its artifact.
-type source interface {
-	client.Object
-	GetArtifact() *meta.Artifact
-}
-
 // source reads the Kustomization's source, which must have an artifact.
-func (o *Options) source(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization) (src source, what string, err error) {
+func (o *Options) source(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization) (src meta.Source, what string, err error) {
 	ref := ks.Spec.SourceRef
-	switch ref.Kind {
-	case sourcev1.GitRepositoryKind:
-		src = &sourcev1.GitRepository{}
-	case sourcev1.OCIRepositoryKind:
-		src = &sourcev1.OCIRepository{}
-	case sourcev1.BucketKind:
-		src = &sourcev1.Bucket{}
-	default:
+	src, ok := sourcev1.NewKustomizationSource(ref.Kind)
+	if !ok {
 		return nil, "", fmt.Errorf("kustomization %s/%s: source kind %q is not supported: use GitRepository, OCIRepository or Bucket", ks.Namespace, ks.Name, ref.Kind)
 	}
 	ns := ref.Namespace
@@ -54,7 +42,7 @@ func (o *Options) source(ctx context.Context, c client.Client, ks *kustomizev1.K
 // extract downloads the source's artifact and unpacks it, with the limits
 // and checks the reconciler applies, into a new temporary directory that the
 // caller removes.
-func (o *Options) extract(ctx context.Context, src source, what string) (string, error) {
+func (o *Options) extract(ctx context.Context, src meta.Source, what string) (string, error) {
 	limits := artifact.DefaultLimits()
 	data, err := o.Factory.DownloadArtifact(ctx, what, src.GetArtifact(), limits.MaxBytes)
 	if err != nil {

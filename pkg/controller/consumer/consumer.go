@@ -87,18 +87,8 @@ func CheckDependencies(ctx context.Context, c client.Reader, referrerKind, names
 // a source kind it cannot have, which its own reconcile reports).
 func sourceRevision(ctx context.Context, c client.Reader, ks *kustomizev1.Kustomization) (string, error) {
 	ref := ks.Spec.SourceRef
-	var src interface {
-		meta.Source
-		client.Object
-	}
-	switch ref.Kind {
-	case sourcev1.GitRepositoryKind:
-		src = &sourcev1.GitRepository{}
-	case sourcev1.OCIRepositoryKind:
-		src = &sourcev1.OCIRepository{}
-	case sourcev1.BucketKind:
-		src = &sourcev1.Bucket{}
-	default:
+	src, ok := sourcev1.NewKustomizationSource(ref.Kind)
+	if !ok {
 		return "", nil
 	}
 	key := client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}

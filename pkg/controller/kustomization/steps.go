@@ -36,18 +36,8 @@ func (r *Reconciler) checkDependencies(ctx context.Context, ks *kustomizev1.Kust
 func (r *Reconciler) source(ctx context.Context, ks *kustomizev1.Kustomization) (meta.Source, error) {
 	ref := ks.Spec.SourceRef
 	key := client.ObjectKey{Namespace: namespaceOr(ref.Namespace, ks.Namespace), Name: ref.Name}
-	var src interface {
-		meta.Source
-		client.Object
-	}
-	switch ref.Kind {
-	case sourcev1.GitRepositoryKind:
-		src = &sourcev1.GitRepository{}
-	case sourcev1.OCIRepositoryKind:
-		src = &sourcev1.OCIRepository{}
-	case sourcev1.BucketKind:
-		src = &sourcev1.Bucket{}
-	default:
+	src, ok := sourcev1.NewKustomizationSource(ref.Kind)
+	if !ok {
 		return nil, fmt.Errorf("source kind %q is not supported: use GitRepository, OCIRepository or Bucket", ref.Kind)
 	}
 	if err := r.Get(ctx, key, src); err != nil {

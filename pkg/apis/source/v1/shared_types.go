@@ -74,3 +74,18 @@ type OIDCIdentityMatch struct {
 	// +required
 	Subject string `json:"subject"`
 }
+
+// NewKustomizationSource returns an empty object of kind to read a
+// Kustomization's source into, when kind is one a Kustomization builds from:
+// GitRepository, OCIRepository or Bucket.
+func NewKustomizationSource(kind string) (meta.Source, bool) {
+	switch kind {
+	case GitRepositoryKind:
+		return &GitRepository{}, true
+	case OCIRepositoryKind:
+		return &OCIRepository{}, true
+	case BucketKind:
+		return &Bucket{}, true
+	}
+	return nil, false
+}

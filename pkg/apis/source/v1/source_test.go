@@ -1,6 +1,7 @@
 package v1
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -212,5 +213,19 @@ func TestDeepCopyIsDeep(t *testing.T) {
 	c.Status.IncludedArtifacts[0].Revision = "s"
 	if *g.Spec.Ignore != "*.md" || g.Spec.Include[0].ToPath != "a" || g.Status.IncludedArtifacts[0].Revision != "r" {
 		t.Fatal("DeepCopy shares memory with the original")
+	}
+}
+
+func TestNewKustomizationSource(t *testing.T) {
+	for kind, want := range map[string]any{GitRepositoryKind: &GitRepository{}, OCIRepositoryKind: &OCIRepository{}, BucketKind: &Bucket{}} {
+		got, ok := NewKustomizationSource(kind)
+		if !ok || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", want) {
+			t.Errorf("%s: got %T, %v", kind, got, ok)
+		}
+	}
+	for _, kind := range []string{HelmRepositoryKind, HelmChartKind, "ConfigMap", ""} {
+		if got, ok := NewKustomizationSource(kind); ok || got != nil {
+			t.Errorf("%s is not a Kustomization source: got %T, %v", kind, got, ok)
+		}
 	}
 }
