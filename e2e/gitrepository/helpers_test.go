@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -36,31 +34,8 @@ func patchSpec(t *testing.T, obj *sourcev1.GitRepository, mutate func(*sourcev1.
 	}
 }
 
-// events returns "Reason: note" of the events about obj, from both events
-// APIs (the recorder writes events.k8s.io/v1; core/v1 shows them too).
+// events returns "Reason: note" of the events about obj.
 func events(t *testing.T, obj *sourcev1.GitRepository) []string {
 	t.Helper()
-	var notes []string
-	var list eventsv1.EventList
-	if err := cluster.Client.List(context.Background(), &list, client.InNamespace(obj.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range list.Items {
-		if e.Regarding.Kind == sourcev1.GitRepositoryKind && e.Regarding.Name == obj.Name {
-			notes = append(notes, e.Reason+": "+e.Note)
-		}
-	}
-	if len(notes) > 0 {
-		return notes
-	}
-	var core corev1.EventList
-	if err := cluster.Client.List(context.Background(), &core, client.InNamespace(obj.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range core.Items {
-		if e.InvolvedObject.Kind == sourcev1.GitRepositoryKind && e.InvolvedObject.Name == obj.Name {
-			notes = append(notes, e.Reason+": "+e.Message)
-		}
-	}
-	return notes
+	return harness.Events(t, cluster, sourcev1.GitRepositoryKind, obj.Namespace, obj.Name)
 }

@@ -15,7 +15,6 @@ import (
 	repo "helm.sh/helm/v4/pkg/repo/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -338,26 +337,7 @@ func condition(hr *helmv1.HelmRelease, typ string) string {
 // events returns "Reason: note" of the events about hr.
 func events(t *testing.T, hr *helmv1.HelmRelease) []string {
 	t.Helper()
-	var list eventsv1.EventList
-	if err := cluster.Client.List(context.Background(), &list, client.InNamespace(hr.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	var notes []string
-	for _, e := range list.Items {
-		if e.Regarding.Kind == helmv1.HelmReleaseKind && e.Regarding.Name == hr.Name {
-			notes = append(notes, e.Reason+": "+e.Note)
-		}
-	}
-	var core corev1.EventList
-	if err := cluster.Client.List(context.Background(), &core, client.InNamespace(hr.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range core.Items {
-		if e.InvolvedObject.Kind == helmv1.HelmReleaseKind && e.InvolvedObject.Name == hr.Name {
-			notes = append(notes, e.Reason+": "+e.Message)
-		}
-	}
-	return notes
+	return harness.Events(t, cluster, helmv1.HelmReleaseKind, hr.Namespace, hr.Name)
 }
 
 // waitEvent waits for an event about hr whose "Reason: note" contains all

@@ -14,7 +14,6 @@ import (
 	sopsaes "github.com/getsops/sops/v3/aes"
 	sopsage "github.com/getsops/sops/v3/age"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -302,29 +301,10 @@ spec:
 	return s + extraPodSpec
 }
 
-// kustomizationEvents returns the notes of the events about ks.
+// kustomizationEvents returns "Reason: note" of the events about ks.
 func kustomizationEvents(t *testing.T, ks *kustomizev1.Kustomization) []string {
 	t.Helper()
-	var notes []string
-	var list eventsv1.EventList
-	if err := cluster.Client.List(context.Background(), &list, client.InNamespace(ks.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range list.Items {
-		if e.Regarding.Kind == kustomizev1.KustomizationKind && e.Regarding.Name == ks.Name {
-			notes = append(notes, e.Reason+": "+e.Note)
-		}
-	}
-	var core corev1.EventList
-	if err := cluster.Client.List(context.Background(), &core, client.InNamespace(ks.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range core.Items {
-		if e.InvolvedObject.Kind == kustomizev1.KustomizationKind && e.InvolvedObject.Name == ks.Name {
-			notes = append(notes, e.Reason+": "+e.Message)
-		}
-	}
-	return notes
+	return harness.Events(t, cluster, kustomizev1.KustomizationKind, ks.Namespace, ks.Name)
 }
 
 // ageIdentity is a new age X25519 identity: its secret key
