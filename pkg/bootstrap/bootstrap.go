@@ -32,6 +32,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/iostreams"
 	"github.com/tether-gitops/tether/pkg/manifestgen"
 	"github.com/tether-gitops/tether/pkg/ssa"
+	"github.com/tether-gitops/tether/pkg/sshhosts"
 )
 
 // FieldManager is the server-side apply field manager of what bootstrap
@@ -288,7 +289,7 @@ func (r *Runner) syncCredentials(ctx context.Context, o *Options, res *Result) (
 			return creds, err
 		}
 		creds.KnownHosts = kh
-		for _, fp := range HostKeyFingerprints(kh) {
+		for _, fp := range sshhosts.Fingerprints(kh) {
 			r.IO.Success("scanned the SSH host key of %s: %s (check it against the server's published fingerprint)", o.SyncURL, fp)
 		}
 	}

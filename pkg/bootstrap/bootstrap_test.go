@@ -3,8 +3,6 @@ package bootstrap
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +13,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/tether-gitops/tether/pkg/manifestgen"
 	"github.com/tether-gitops/tether/pkg/testserver/gitserver"
@@ -260,35 +256,6 @@ func TestRemoteEmpty_AsksTheGitServer(t *testing.T) {
 	if _, err := RemoteEmpty(ctx, srv.URL("full"), Credentials{Username: "git", Password: "wrong"}); err == nil ||
 		!strings.Contains(err.Error(), "credentials") {
 		t.Errorf("wrong password: %v", err)
-	}
-}
-
-func TestHostKeyFingerprints_AsSSHKeygenPrintsThem(t *testing.T) {
-	var keys []gossh.PublicKey
-	var kh strings.Builder
-	for range 2 {
-		pk, _, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := gossh.NewPublicKey(pk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-		kh.WriteString(knownhosts.Line([]string{"[git.example.com]:2222"}, k) + "\n")
-	}
-	got := HostKeyFingerprints([]byte(kh.String()))
-	if len(got) != 2 {
-		t.Fatalf("fingerprints = %q", got)
-	}
-	for i, k := range keys {
-		if want := "ssh-ed25519 " + gossh.FingerprintSHA256(k); got[i] != want || !strings.HasPrefix(gossh.FingerprintSHA256(k), "SHA256:") {
-			t.Errorf("fingerprint %d = %q, want %q", i, got[i], want)
-		}
-	}
-	if got := HostKeyFingerprints([]byte("not a known_hosts line\n")); len(got) != 0 {
-		t.Errorf("garbage: %q", got)
 	}
 }
 

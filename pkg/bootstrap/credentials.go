@@ -10,11 +10,11 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/tether-gitops/tether/pkg/sshhosts"
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -190,63 +190,13 @@ func PublicKey(identity []byte) (string, error) {
 	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(signer.PublicKey()))), nil
 }
 
-// ScanKnownHosts connects to the SSH server of rawURL, records the host key
-// it presents and returns it as a known_hosts line. It trusts the key on
-// first use, as ssh-keyscan does: check its fingerprint where that matters.
+// ScanKnownHosts returns known_hosts lines for the host keys the SSH server
+// of rawURL presents, trusted on first use as ssh-keyscan does: check their
+// fingerprints (sshhosts.Fingerprints) where that matters.
 func ScanKnownHosts(ctx context.Context, rawURL string) ([]byte, error) {
 	addr, err := sshAddr(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	d := net.Dialer{Timeout: 15 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("scanning the SSH host key of %s: %w", addr, err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	} else {
-		_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
-	}
-	var hostKey gossh.PublicKey
-	cfg := &gossh.ClientConfig{
-		User: "git",
-		HostKeyCallback: func(_ string, _ net.Addr, key gossh.PublicKey) error {
-			hostKey = key
-			return nil
-		},
-	}
-	c, chans, reqs, err := gossh.NewClientConn(conn, addr, cfg)
-	if err == nil {
-		go gossh.DiscardRequests(reqs)
-		go func() {
-			for ch := range chans {
-				_ = ch.Reject(gossh.Prohibited, "")
-			}
-		}()
-		_ = c.Close()
-	}
-	if hostKey == nil {
-		return nil, fmt.Errorf("scanning the SSH host key of %s: %v", addr, err)
-	}
-	return []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostKey) + "\n"), nil
-}
-
-// HostKeyFingerprints returns "<type> SHA256:<hash>" for each key of a
-// known_hosts file, as `ssh-keygen -lf` prints them: a key scanned on first
-// contact is trusted only once its fingerprint matches the one the server's
-// operator publishes (GitHub, GitLab and others list theirs).
-func HostKeyFingerprints(knownHosts []byte) []string {
-	var out []string
-	rest := knownHosts
-	for len(rest) > 0 {
-		_, _, key, _, next, err := gossh.ParseKnownHosts(rest)
-		if err != nil {
-			break
-		}
-		out = append(out, key.Type()+" "+gossh.FingerprintSHA256(key))
-		rest = next
-	}
-	return out
+	return sshhosts.Scan(ctx, addr)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/tether-gitops/tether/pkg/cmdutil"
 	"github.com/tether-gitops/tether/pkg/iostreams"
 	"github.com/tether-gitops/tether/pkg/printers"
+	"github.com/tether-gitops/tether/pkg/sshhosts"
 )
 
 // FieldManager owns the fields that `tether create` applies.
@@ -108,7 +109,7 @@ fetched or applied. With --export it prints the YAML instead, to commit to Git.`
 
 // newOptions returns the options of one leaf command.
 func newOptions(f *cmdutil.Factory, k *kinds.Kind) *Options {
-	return &Options{IO: f.IOStreams, Client: f.Client, Kind: k, Wait: true, ScanHostKeys: ScanHostKeys}
+	return &Options{IO: f.IOStreams, Client: f.Client, Kind: k, Wait: true, ScanHostKeys: sshhosts.Scan}
 }
 
 // leaf returns the command `use NAME` whose RunE fills in the name and

@@ -19,8 +19,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/tether-gitops/tether/pkg/bootstrap"
 	"github.com/tether-gitops/tether/pkg/cmdutil"
+	"github.com/tether-gitops/tether/pkg/sshhosts"
 )
 
 // Keys of the Secrets, as the reconcilers read them (gitrepository's auth,
@@ -127,7 +127,7 @@ func newCmdSecretGit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comma
 			if err != nil {
 				return nil, err
 			}
-			for _, fp := range bootstrap.HostKeyFingerprints(knownHosts) {
+			for _, fp := range sshhosts.Fingerprints(knownHosts) {
 				o.IO.Success("host key of %s: %s (check it against the server's published fingerprint)", addr, fp)
 			}
 			data[keyIdentity], data[keyIdentityPub], data[keyKnownHosts] = identity, pub, knownHosts

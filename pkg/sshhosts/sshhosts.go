@@ -1,4 +1,6 @@
-package create
+// Package sshhosts records the host keys of SSH servers as known_hosts lines,
+// as ssh-keyscan does, and prints their fingerprints, as ssh-keygen -l does.
+package sshhosts
 
 import (
 	"context"
@@ -23,12 +25,12 @@ var hostKeyAlgorithms = [][]string{
 
 var errGotKey = errors.New("host key recorded")
 
-// ScanHostKeys connects to the SSH server at addr (host:port) once per kind
+// Scan connects to the SSH server at addr (host:port) once per kind
 // of host key and returns known_hosts lines for the keys it presents, like
 // ssh-keyscan. The handshake stops at the host key: nothing is
 // authenticated. Trust on first use: check the fingerprints printed if the
 // network between here and the server is not trusted.
-func ScanHostKeys(ctx context.Context, addr string) ([]byte, error) {
+func Scan(ctx context.Context, addr string) ([]byte, error) {
 	var lines []string
 	var lastErr error
 	for _, algos := range hostKeyAlgorithms {
@@ -78,4 +80,22 @@ func hostKey(ctx context.Context, addr string, algos []string) (gossh.PublicKey,
 		err = errors.New("the server presented no host key")
 	}
 	return nil, err
+}
+
+// Fingerprints returns "<type> SHA256:<hash>" for each key of a
+// known_hosts file, as `ssh-keygen -lf` prints them: a key scanned on first
+// contact is trusted only once its fingerprint matches the one the server's
+// operator publishes (GitHub, GitLab and others list theirs).
+func Fingerprints(knownHosts []byte) []string {
+	var out []string
+	rest := knownHosts
+	for len(rest) > 0 {
+		_, _, key, _, next, err := gossh.ParseKnownHosts(rest)
+		if err != nil {
+			break
+		}
+		out = append(out, key.Type()+" "+gossh.FingerprintSHA256(key))
+		rest = next
+	}
+	return out
 }
