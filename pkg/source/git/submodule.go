@@ -36,8 +36,11 @@ func (c *Client) updateSubmodules(ctx context.Context, w *gogit.Worktree, parent
 		}
 		var auth transport.AuthMethod
 		switch {
-		case ep.Protocol == top.Protocol && ep.Host == top.Host && ep.Port == top.Port:
+		case sameServer(ep, top):
 			auth = c.authFor(ctx)
+		case ep.Protocol == "ssh" && top.Protocol != "ssh":
+			return fmt.Errorf("%w: submodule %q is an SSH URL (%s) while the repository is fetched over %s: use a relative or %s URL in .gitmodules",
+				ErrInvalidURL, cfg.Name, ep.Host, top.Protocol, top.Protocol)
 		case ep.Protocol == "ssh":
 			return fmt.Errorf("%w: submodule %q is on another SSH host (%s): only the repository's own host can use its key",
 				ErrInvalidURL, cfg.Name, ep.Host)
@@ -62,6 +65,28 @@ func (c *Client) updateSubmodules(ctx context.Context, w *gogit.Worktree, parent
 		}
 	}
 	return nil
+}
+
+// sameServer reports whether a and b name the same scheme, host and port,
+// the port defaulting to the scheme's: git@host:org/x.git (port 22) and
+// ssh://git@host/org/y.git (no port) are the same server.
+func sameServer(a, b *transport.Endpoint) bool {
+	return a.Protocol == b.Protocol && strings.EqualFold(a.Host, b.Host) && portOr(a) == portOr(b)
+}
+
+func portOr(ep *transport.Endpoint) int {
+	if ep.Port != 0 {
+		return ep.Port
+	}
+	switch ep.Protocol {
+	case "ssh":
+		return 22
+	case "https":
+		return 443
+	case "http":
+		return 80
+	}
+	return 0
 }
 
 // fetchSubmodule initialises sub and fetches the commit the parent records

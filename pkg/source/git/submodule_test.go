@@ -107,8 +107,8 @@ func TestCheckout_SubmoduleURLsAreNotTrusted(t *testing.T) {
 	for name, tc := range map[string]struct{ url, want string }{
 		"absolute path":  {secret.Bare, "path on the reconciler's disk"},
 		"file URL":       {"file://" + secret.Bare, "path on the reconciler's disk"},
-		"other SSH host": {"ssh://git@127.0.0.1:1/x.git", "another SSH host"},
-		"scp-like":       {"git@example.com:x.git", "another SSH host"},
+		"other SSH host": {"ssh://git@127.0.0.1:1/x.git", "is an SSH URL"},
+		"scp-like":       {"git@example.com:x.git", "is an SSH URL"},
 		"git protocol":   {"git://127.0.0.1/x.git", "uses git://"},
 	} {
 		t.Run(name, func(t *testing.T) {
