@@ -25,7 +25,7 @@ var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 // until Stop.
 func StartProgress(io *iostreams.IOStreams, format string, a ...any) *Progress {
 	p := &Progress{io: io, msg: fmt.Sprintf(format, a...)}
-	if !io.IsStderrTTY() {
+	if !io.Decorated() {
 		io.Step("%s", p.msg)
 		return p
 	}

@@ -22,7 +22,10 @@ type IOStreams struct {
 
 	stdinTTY  bool
 	stderrTTY bool
-	color     bool
+	// decorate: symbols and a spinner (not in CI nor on TERM=dumb);
+	// color: and colours (not with NO_COLOR).
+	decorate bool
+	color    bool
 }
 
 // System returns the process's streams, detecting terminals, CI and NO_COLOR.
@@ -37,8 +40,10 @@ func fromEnv(in io.Reader, out, errOut io.Writer, stdinTTY, stderrTTY bool, look
 	env := func(k string) string { v, _ := lookup(k); return v }
 	_, noColor := lookup("NO_COLOR")
 	s := &IOStreams{In: in, Out: out, ErrOut: errOut, stdinTTY: stdinTTY}
-	s.stderrTTY = stderrTTY && env("CI") == "" && env("TERM") != "dumb"
-	s.color = s.stderrTTY && !noColor
+	// A dumb terminal can still answer a question, but not redraw a line.
+	s.stderrTTY = stderrTTY && env("CI") == ""
+	s.decorate = s.stderrTTY && env("TERM") != "dumb"
+	s.color = s.decorate && !noColor
 	return s
 }
 
@@ -61,12 +66,12 @@ func (s *IOStreams) Confirm(question string) bool {
 	return a == "y" || a == "yes"
 }
 
-// IsStderrTTY reports whether progress goes to an interactive terminal (not
-// in CI), where it may be decorated and redrawn.
-func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+// Decorated reports whether progress goes to an interactive terminal that
+// can show symbols and redraw a line (not in CI, not TERM=dumb).
+func (s *IOStreams) Decorated() bool { return s.decorate }
 
 // SetTTY marks the streams as terminals (for tests of interactive behaviour).
-func (s *IOStreams) SetTTY(tty bool) { s.stdinTTY, s.stderrTTY = tty, tty }
+func (s *IOStreams) SetTTY(tty bool) { s.stdinTTY, s.stderrTTY, s.decorate = tty, tty, tty }
 
 // Step prints a progress line on stderr: "► msg" on a terminal, "-- msg"
 // elsewhere.
@@ -86,7 +91,7 @@ func (s *IOStreams) line(symbol, color, format string, a ...any) {
 	switch {
 	case s.color && color != "":
 		fmt.Fprintf(s.ErrOut, "%s%s\033[0m %s\n", color, symbol, msg)
-	case s.stderrTTY:
+	case s.decorate:
 		fmt.Fprintf(s.ErrOut, "%s %s\n", symbol, msg)
 	default:
 		// Plain, greppable lines for CI logs and pipes.

@@ -25,8 +25,11 @@ func TestFromEnv_TerminalCIAndNoColor(t *testing.T) {
 		if errOut.String() != tc.want {
 			t.Errorf("%s: printed %q, want %q", tc.name, errOut.String(), tc.want)
 		}
-		if tty := tc.tty && tc.env["CI"] == "" && tc.env["TERM"] != "dumb"; s.IsStderrTTY() != tty || s.CanPrompt() != tty {
-			t.Errorf("%s: IsStderrTTY %v, CanPrompt %v, want %v", tc.name, s.IsStderrTTY(), s.CanPrompt(), tty)
+		// A dumb terminal is not decorated, but can still answer.
+		decorated := tc.tty && tc.env["CI"] == "" && tc.env["TERM"] != "dumb"
+		prompt := tc.tty && tc.env["CI"] == ""
+		if s.Decorated() != decorated || s.CanPrompt() != prompt {
+			t.Errorf("%s: Decorated %v, CanPrompt %v, want %v and %v", tc.name, s.Decorated(), s.CanPrompt(), decorated, prompt)
 		}
 	}
 }

@@ -34,11 +34,18 @@ func BoundNote(note string) string {
 	if len(note) <= MaxEventNote {
 		return note
 	}
+	// Keep the most whole lines that fit with the suffix naming the rest:
+	// one pass, as a note may list thousands of objects.
 	lines := strings.Split(note, "\n")
-	for keep := len(lines) - 1; keep > 0; keep-- {
-		out := strings.Join(lines[:keep], "\n") + fmt.Sprintf("\n... and %d more lines", len(lines)-keep)
-		if len(out) <= MaxEventNote {
-			return out
+	size := 0
+	for keep := range len(lines) - 1 {
+		size += len(lines[keep]) + 1 // the line and its newline
+		suffix := fmt.Sprintf("... and %d more lines", len(lines)-keep-1)
+		if size+len(suffix) > MaxEventNote {
+			if keep == 0 {
+				break
+			}
+			return strings.Join(lines[:keep], "\n") + fmt.Sprintf("\n... and %d more lines", len(lines)-keep)
 		}
 	}
 	// One long line: cut it at a character boundary.
