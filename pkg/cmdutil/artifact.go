@@ -112,8 +112,5 @@ func NetCause(err error) string {
 	if !errors.As(err, &netErr) {
 		return s
 	}
-	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
-		return s[i+2:]
-	}
-	return s
+	return lastPart(s)
 }

@@ -121,7 +121,7 @@ func Unreachable(host string, err error) error {
 // lastPart drops the "dial tcp 127.0.0.1:1: connect:" prefixes Go stacks on a
 // network error, keeping the cause ("connection refused").
 func lastPart(s string) string {
-	if i := strings.LastIndex(s, ": "); i >= 0 {
+	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
 		return s[i+2:]
 	}
 	return s

@@ -71,6 +71,16 @@ func ChartName(rel *release.Release) string { return chartName(rel) }
 // ChartVersion returns the version of the release's chart.
 func ChartVersion(rel *release.Release) string { return chartVersion(rel) }
 
+// ChartValuesDigest returns the digest of the default values of the
+// release's chart ("" without a chart): a chart packaged again with other
+// values files keeps its version, and only its values tell it apart.
+func ChartValuesDigest(rel *release.Release) string {
+	if rel.Chart == nil {
+		return ""
+	}
+	return ValuesDigest(rel.Chart.Values)
+}
+
 // AppVersion returns the appVersion of the release's chart.
 func AppVersion(rel *release.Release) string {
 	if rel.Chart == nil || rel.Chart.Metadata == nil {

@@ -22,10 +22,7 @@ func (o *Options) source(ctx context.Context, c client.Client, ks *kustomizev1.K
 	if !ok {
 		return nil, "", fmt.Errorf("kustomization %s/%s: source kind %q is not supported: use GitRepository, OCIRepository or Bucket", ks.Namespace, ks.Name, ref.Kind)
 	}
-	ns := ref.Namespace
-	if ns == "" {
-		ns = ks.Namespace
-	}
+	ns := ref.NamespaceOr(ks.Namespace)
 	what = fmt.Sprintf("%s %s/%s", ref.Kind, ns, ref.Name)
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, src); err != nil {
 		if apierrors.IsNotFound(err) {

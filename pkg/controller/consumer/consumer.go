@@ -91,10 +91,7 @@ func sourceRevision(ctx context.Context, c client.Reader, ks *kustomizev1.Kustom
 	if !ok {
 		return "", nil
 	}
-	key := client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
-	if key.Namespace == "" {
-		key.Namespace = ks.Namespace
-	}
+	key := client.ObjectKey{Namespace: ref.NamespaceOr(ks.Namespace), Name: ref.Name}
 	if err := c.Get(ctx, key, src); err != nil {
 		if apierrors.IsNotFound(err) {
 			return "", fmt.Errorf("its source %s %s is not found", ref.Kind, key)

@@ -37,6 +37,8 @@ func TestDecide(t *testing.T) {
 		return h
 	}
 	deployed := rel(3, rcommon.StatusDeployed, "1.0.0", vals)
+	otherDefaults := rel(3, rcommon.StatusDeployed, "1.0.0", vals)
+	otherDefaults.Chart.Values = map[string]any{"replicas": 3}
 	for _, tt := range []struct {
 		name  string
 		hr    *helmv1.HelmRelease
@@ -55,6 +57,7 @@ func TestDecide(t *testing.T) {
 		{"new spec digest (post-renderers, names, upgrade CRDs)", released("sha256:other"), deployed, []*release.Release{deployed}, false, actUpgrade},
 		{"new chart version", hr(2), rel(3, rcommon.StatusDeployed, "0.9.0", vals), []*release.Release{deployed}, false, actUpgrade},
 		{"new values", hr(2), rel(3, rcommon.StatusDeployed, "1.0.0", map[string]any{"a": 2}), []*release.Release{deployed}, false, actUpgrade},
+		{"same chart version packaged with other valuesFiles", hr(2), otherDefaults, []*release.Release{otherDefaults}, false, actUpgrade},
 		{"failed upgrade of the same state", hr(2), rel(4, rcommon.StatusFailed, "1.0.0", vals), []*release.Release{rel(4, rcommon.StatusFailed, "1.0.0", vals), deployed}, false, actUpgrade},
 	} {
 		if got := decide(tt.hr, tt.last, tt.hist, d, tt.force); got != tt.want {

@@ -178,11 +178,13 @@ func decide(hr *helmv1.HelmRelease, last *release.Release, hist []*release.Relea
 	return actNone
 }
 
-// matches reports whether rel is the desired chart with the desired values,
-// released as the spec says.
+// matches reports whether rel is the desired chart (name, version and
+// default values) with the desired values, released as the spec says.
 func matches(hr *helmv1.HelmRelease, rel *release.Release, d desired) bool {
 	if helm.ChartName(rel) != d.chart.Name() || helm.ChartVersion(rel) != d.chart.Metadata.Version ||
-		helm.ValuesDigest(rel.Config) != d.valuesDigest {
+		helm.ValuesDigest(rel.Config) != d.valuesDigest ||
+		// spec.chart.spec.valuesFiles merged into the chart: same version.
+		helm.ChartValuesDigest(rel) != helm.ValuesDigest(d.chart.Values) {
 		return false
 	}
 	s := hr.Status.History.Latest()

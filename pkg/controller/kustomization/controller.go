@@ -83,7 +83,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &kustomizev1.Kustomization{}, sourceIndexKey, func(o client.Object) []string {
 		ks := o.(*kustomizev1.Kustomization)
 		ref := ks.Spec.SourceRef
-		return []string{consumer.ObjectKey(ref.Kind, namespaceOr(ref.Namespace, ks.Namespace), ref.Name)}
+		return []string{consumer.ObjectKey(ref.Kind, ref.NamespaceOr(ks.Namespace), ref.Name)}
 	}); err != nil {
 		return err
 	}

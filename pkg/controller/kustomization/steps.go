@@ -35,7 +35,7 @@ func (r *Reconciler) checkDependencies(ctx context.Context, ks *kustomizev1.Kust
 // source returns the source with an artifact to build from.
 func (r *Reconciler) source(ctx context.Context, ks *kustomizev1.Kustomization) (meta.Source, error) {
 	ref := ks.Spec.SourceRef
-	key := client.ObjectKey{Namespace: namespaceOr(ref.Namespace, ks.Namespace), Name: ref.Name}
+	key := client.ObjectKey{Namespace: ref.NamespaceOr(ks.Namespace), Name: ref.Name}
 	src, ok := sourcev1.NewKustomizationSource(ref.Kind)
 	if !ok {
 		return nil, fmt.Errorf("source kind %q is not supported: use GitRepository, OCIRepository or Bucket", ref.Kind)
