@@ -228,13 +228,22 @@ func (r *Runner) Run(ctx context.Context, o Options) (*Result, error) {
 // apply what is pushed. Otherwise it says what is missing.
 func (r *Runner) managedFromGit(ctx context.Context, ns string) (bool, string, error) {
 	key := client.ObjectKey{Namespace: ns, Name: SyncName}
-	for _, obj := range []client.Object{&sourcev1.GitRepository{}, &kustomizev1.Kustomization{}} {
+	for _, obj := range []meta.Reconcilable{&sourcev1.GitRepository{}, &kustomizev1.Kustomization{}} {
 		err := r.Client.Get(ctx, key, obj)
 		switch {
 		case apierrors.IsNotFound(err) || apimeta.IsNoMatchError(err):
 			return false, "first bootstrap", nil
 		case err != nil:
 			return false, "", fmt.Errorf("reading the sync objects %s/%s: %w", ns, SyncName, err)
+		case obj.IsSuspended():
+			// Waiting for it would only time out; installing directly
+			// would leave the cluster off its repository.
+			kind := "kustomization"
+			if _, ok := obj.(*sourcev1.GitRepository); ok {
+				kind = "source git"
+			}
+			return false, "", fmt.Errorf("%s %s/%s is suspended, so the cluster does not follow the repository: run `tether resume %s %s -n %s`; the commit is pushed and is applied once resumed",
+				kind, ns, SyncName, kind, SyncName, ns)
 		}
 	}
 	var d appsv1.Deployment
