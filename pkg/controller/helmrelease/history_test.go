@@ -92,3 +92,43 @@ func TestFailed_RollbackKeepsTheDigestOfWhatItRolledBackTo(t *testing.T) {
 		t.Errorf("after the rollback decide = %d, want an upgrade to the new artifact", act)
 	}
 }
+
+// An upgrade that fails before Helm makes a version (the chart does not
+// render) leaves the last version's origin alone: a release adopted without
+// status.history is not stamped with the desired spec, which would make the
+// next reconcile take it for released.
+func TestFailed_WithoutANewVersionDoesNotStampTheLastOne(t *testing.T) {
+	ctx := context.Background()
+	runner, _ := memoryRunner(t)
+	r := &Reconciler{Recorder: events.NewFakeRecorder(100)}
+	hr := &helmv1.HelmRelease{}
+	hr.Generation = 1
+	hr.Status.LastAttemptedGeneration = 1
+	old := desired{chart: appChart(), valuesDigest: helm.ValuesDigest(nil), specDigest: "sha256:old", generation: 1}
+	if err := r.release(ctx, hr, runner, actInstall, old, false); err != nil {
+		t.Fatal(err)
+	}
+	hr.Status.History = nil // adopted: its versions were not made by this HelmRelease
+
+	broken := appChart()
+	broken.Templates = append(broken.Templates, &common.File{Name: "templates/bad.yaml", Data: []byte(`{{ fail "does not render" }}`)})
+	next := desired{chart: broken, valuesDigest: helm.ValuesDigest(nil), specDigest: "sha256:new", generation: 2}
+	if err := r.release(ctx, hr, runner, actUpgrade, next, true); err == nil {
+		t.Fatal("the upgrade of a chart that does not render succeeded")
+	}
+	hist, err := runner.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 {
+		t.Fatalf("the failed render made a version: %d versions", len(hist))
+	}
+	for _, s := range hr.Status.History {
+		if s.SpecDigest == next.specDigest {
+			t.Errorf("v%d is recorded with the failed upgrade's spec digest", s.Version)
+		}
+	}
+	if act := decide(hr, hist[0], hist, next, false); act != actUpgrade {
+		t.Errorf("decide = %d after the failed upgrade, want another upgrade", act)
+	}
+}

@@ -43,13 +43,19 @@ func (r *Reconciler) release(ctx context.Context, hr *helmv1.HelmRelease, runner
 	if err := lifecycle.WriteStatus(ctx); err != nil {
 		return err
 	}
+	// The newest version before the action: a failure that made none (the
+	// chart did not render) must not take it for the desired state's.
+	before := 0
+	if last, _ := runner.Last(); last != nil {
+		before = last.Version
+	}
 	if act == actInstall {
 		rel, err = runner.Install(ctx, d.chart, d.values, helm.InstallOptionsFor(hr, exists))
 	} else {
 		rel, err = runner.Upgrade(ctx, d.chart, d.values, helm.UpgradeOptionsFor(hr))
 	}
 	if err != nil {
-		return r.failed(ctx, hr, runner, act, d, fmt.Errorf("Helm %s of release %s/%s with chart %s failed: %w", verb, runner.Namespace(), runner.Name(), d, err), koReason)
+		return r.failed(ctx, hr, runner, act, d, before, fmt.Errorf("Helm %s of release %s/%s with chart %s failed: %w", verb, runner.Namespace(), runner.Name(), d, err), koReason)
 	}
 	msg := fmt.Sprintf("Helm %s succeeded for release %s/%s.v%d with chart %s", verb, rel.Namespace, rel.Name, rel.Version, d)
 	meta.MarkTrue(hr, meta.ReleasedCondition, okReason, "%s", msg)
@@ -65,7 +71,7 @@ func (r *Reconciler) release(ctx context.Context, hr *helmv1.HelmRelease, runner
 				ignore = hr.GetUpgrade().GetRemediation().MustIgnoreTestFailures(ignore)
 			}
 			if !ignore {
-				return r.failed(ctx, hr, runner, act, d, err, helmv1.TestFailedReason)
+				return r.failed(ctx, hr, runner, act, d, before, err, helmv1.TestFailedReason)
 			}
 		}
 	} else {
@@ -100,7 +106,7 @@ func (r *Reconciler) test(ctx context.Context, hr *helmv1.HelmRelease, runner *h
 // upgrade, unless the failure left no new release version (the chart did not
 // render, the values failed the schema) or it is the last failure and
 // remediateLastFailure is off.
-func (r *Reconciler) failed(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, act releaseAction, d desired, err error, reason string) error {
+func (r *Reconciler) failed(ctx context.Context, hr *helmv1.HelmRelease, runner *helm.Runner, act releaseAction, d desired, before int, err error, reason string) error {
 	st := &hr.Status
 	st.Failures++
 	var retryOnFailure, exhausted, remediateLast bool
@@ -126,11 +132,11 @@ func (r *Reconciler) failed(ctx context.Context, hr *helmv1.HelmRelease, runner 
 	r.Recorder.Eventf(hr, nil, corev1.EventTypeWarning, reason, "Release", "%s", err)
 	log.FromContext(ctx).Info("release failed", "reason", reason, "error", err.Error())
 
-	// The version the action made (if it made one) comes from the desired
+	// The version the action made (if it made one: newer than before) comes from the desired
 	// state; a rollback's comes from the version it went back to, so that
 	// the rolled-back release is not taken for the desired one.
 	fresh := map[int]origin{}
-	if last, _ := runner.Last(); last != nil {
+	if last, _ := runner.Last(); last != nil && last.Version > before {
 		fresh[last.Version] = d.origin()
 	}
 	if !retryOnFailure && (!exhausted || remediateLast) {
