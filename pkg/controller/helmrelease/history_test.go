@@ -132,3 +132,35 @@ func TestFailed_WithoutANewVersionDoesNotStampTheLastOne(t *testing.T) {
 		t.Errorf("decide = %d after the failed upgrade, want another upgrade", act)
 	}
 }
+
+// A failed upgrade rolled back to a version whose origin status.history does
+// not have (adopted, or older than the snapshots kept) is not taken for the
+// desired state: the failed spec change is not dropped.
+func TestFailed_RollbackToAVersionOfUnknownOriginIsNotInSync(t *testing.T) {
+	ctx := context.Background()
+	runner, kc := memoryRunner(t)
+	r := &Reconciler{Recorder: events.NewFakeRecorder(100)}
+	hr := &helmv1.HelmRelease{Spec: helmv1.HelmReleaseSpec{Upgrade: &helmv1.Upgrade{Remediation: &helmv1.UpgradeRemediation{Retries: 1}}}}
+	hr.Generation = 2
+	old := desired{chart: appChart(), valuesDigest: helm.ValuesDigest(nil), specDigest: "sha256:old", generation: 1}
+	if err := r.release(ctx, hr, runner, actInstall, old, false); err != nil {
+		t.Fatal(err)
+	}
+	hr.Status.History = nil
+
+	next := old
+	next.specDigest, next.generation = "sha256:new", 2
+	hr.Status.LastAttemptedGeneration = next.generation // as recordAttempt sets it
+	kc.fail = true
+	_ = r.release(ctx, hr, runner, actUpgrade, next, true)
+	hist, err := runner.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 3 || hist[0].Info.Status != "deployed" {
+		t.Fatalf("history: %d versions, newest %s; want the rollback v3 deployed", len(hist), hist[0].Info.Status)
+	}
+	if act := decide(hr, hist[0], hist, next, false); act != actUpgrade {
+		t.Errorf("decide = %d after rolling back to a version of unknown origin, want an upgrade", act)
+	}
+}

@@ -141,7 +141,13 @@ func (r *Reconciler) failed(ctx context.Context, hr *helmv1.HelmRelease, runner 
 	}
 	if !retryOnFailure && (!exhausted || remediateLast) {
 		if version, to := r.remediate(ctx, hr, runner, act); version != 0 {
-			fresh[version] = originOf(hr.Status.History, runner.Name(), to)
+			o := originOf(hr.Status.History, runner.Name(), to)
+			if o.specDigest == "" {
+				// Rolled back to a version whose spec is not known: it is
+				// not the desired one, whatever the generation says.
+				o.specDigest = unknownSpecDigest
+			}
+			fresh[version] = o
 		}
 	}
 	r.updateHistory(hr, runner, fresh)
@@ -264,6 +270,10 @@ func (r *Reconciler) inSync(ctx context.Context, hr *helmv1.HelmRelease, runner 
 type origin struct {
 	ociDigest, specDigest string
 }
+
+// unknownSpecDigest marks a version made from a spec that is not known, so
+// that it never matches the desired one.
+const unknownSpecDigest = "unknown"
 
 // originOf returns the origin of version of release name as status.history
 // records it; an empty one (unknown) when the history does not have it.
