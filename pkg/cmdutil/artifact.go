@@ -44,22 +44,20 @@ func (f *Factory) download(ctx context.Context, rawURL string, maxSize int64) ([
 	if err != nil {
 		return nil, fmt.Errorf("invalid artifact URL: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	if svc, ns, port, ok := ServiceAddress(u); ok {
 		cs, err := f.Clientset()
 		if err != nil {
 			return nil, err
 		}
-		data, err := cs.CoreV1().Services(ns).ProxyGet(u.Scheme, svc, port, u.EscapedPath(), nil).DoRaw(ctx)
+		body, err := cs.CoreV1().Services(ns).ProxyGet(u.Scheme, svc, port, u.EscapedPath(), nil).Stream(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("through the API server's proxy to service %s/%s: %w", ns, svc, err)
 		}
-		if int64(len(data)) > maxSize {
-			return nil, fmt.Errorf("the artifact exceeds %d bytes", maxSize)
-		}
-		return data, nil
+		defer body.Close()
+		return readAtMost(body, maxSize)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, err
@@ -76,7 +74,12 @@ func (f *Factory) download(ctx context.Context, rawURL string, maxSize int64) ([
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("unexpected status %s", resp.Status)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSize+1))
+	return readAtMost(resp.Body, maxSize)
+}
+
+// readAtMost reads r whole, failing once it passes maxSize bytes.
+func readAtMost(r io.Reader, maxSize int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +27,14 @@ func TestServiceAddress_OnlyClusterServiceNames(t *testing.T) {
 		if name != tc.name || ns != tc.ns || port != tc.port || ok != tc.ok {
 			t.Errorf("ServiceAddress(%s) = %q %q %q %v, want %q %q %q %v", tc.raw, name, ns, port, ok, tc.name, tc.ns, tc.port, tc.ok)
 		}
+	}
+}
+
+func TestReadAtMost(t *testing.T) {
+	if got, err := readAtMost(strings.NewReader("12345"), 5); err != nil || string(got) != "12345" {
+		t.Errorf("at the limit: %q, %v", got, err)
+	}
+	if _, err := readAtMost(strings.NewReader("123456"), 5); err == nil || !strings.Contains(err.Error(), "exceeds 5 bytes") {
+		t.Errorf("over the limit: %v", err)
 	}
 }
