@@ -444,3 +444,39 @@ func TestHelmRelease_FailingTestsRollBackUnlessIgnored(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A change of spec.chart.spec.valuesFiles packages the chart again with the
+// same version and other default values: the release is upgraded to them.
+func TestHelmRelease_ValuesFilesChangeUpgrades(t *testing.T) {
+	t.Parallel()
+	reconciler.LogOnFailure(t)
+	ns := testcluster.NewNamespace(t, cluster)
+	git := gitserver.NewHTTP(t)
+	files := map[string]string{"env/staging.yaml": "message: from-staging\n", "env/prod.yaml": "message: from-prod\n"}
+	for rel, content := range chartFiles("app", "0.3.0", chartOpts{}) {
+		files["charts/app/"+rel] = content
+	}
+	gitserver.InitRepo(t, git.Root(), "infra", files)
+	harness.Create(t, cluster, &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "infra"},
+		Spec: sourcev1.GitRepositorySpec{URL: git.URL("infra"), Interval: every(2 * time.Second)}})
+	hr := &helmv1.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "envs"}, Spec: helmv1.HelmReleaseSpec{
+		Interval: every(time.Minute),
+		Chart: &helmv1.HelmChartTemplate{Spec: helmv1.HelmChartTemplateSpec{Chart: "./charts/app", Interval: every(2 * time.Second),
+			ValuesFiles: []string{"env/staging.yaml"},
+			SourceRef:   meta.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "infra"}}},
+	}}
+	harness.Create(t, cluster, hr)
+	waitRelease(t, hr, 1)
+	if d := configData(t, ns, "envs"); d["message"] != "from-staging" {
+		t.Fatalf("ConfigMap data %v, want the staging values file", d)
+	}
+
+	update(t, hr, func(s *helmv1.HelmReleaseSpec) { s.Chart.Spec.ValuesFiles = []string{"env/prod.yaml"} })
+	got := waitRelease(t, hr, 2)
+	if s := got.Status.History.Latest(); s.ChartVersion != "0.3.0" {
+		t.Errorf("history[0] %+v, want the same chart version", s)
+	}
+	if d := configData(t, ns, "envs"); d["message"] != "from-prod" {
+		t.Errorf("ConfigMap data %v, want the prod values file", d)
+	}
+}
